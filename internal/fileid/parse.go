@@ -114,6 +114,9 @@ func classify(n int, sizeField uint64) Kind {
 // Size returns the file size decoded from the name and true for Normal and Trunk IDs;
 // Appender and Slave IDs carry no size (FastDFS reports -1).
 func (id ID) Size() (int64, bool) {
+	if !id.Valid() {
+		return 0, false
+	}
 	switch id.kind {
 	case Trunk:
 		return int64(id.sizeField & 0xFFFFFFFF), true
