@@ -1,0 +1,78 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Errors returned by Client methods wrap one of these (test with errors.Is). Canceled and
+// timed-out calls wrap context.Canceled and context.DeadlineExceeded.
+var (
+	ErrNotFound     = errors.New("file not found")
+	ErrInvalid      = errors.New("invalid argument")            // bad file ID, size mismatch, wrong group, bad option
+	ErrExists       = errors.New("file already exists")         // e.g. a slave that was already uploaded
+	ErrNoSpace      = errors.New("no space left on the storage") // reserved_storage_space reached
+	ErrNotAllowed   = errors.New("operation not allowed")       // read-only store path, not an appender file
+	ErrOutOfRange   = errors.New("range outside the file")
+	ErrUnavailable  = errors.New("storage unavailable")
+	ErrServer       = errors.New("storage server error")
+	ErrTrackerMode  = errors.New("tracker mode is not available in this version: set Config.Storage")
+)
+
+// rpcError is an error returned by the storage node: its message (which names the file ID)
+// and the sentinel its gRPC code maps to.
+type rpcError struct {
+	op   string
+	code codes.Code
+	msg  string
+	kind error
+}
+
+func (e *rpcError) Error() string { return "depot client: " + e.op + ": " + e.msg }
+func (e *rpcError) Unwrap() error { return e.kind }
+
+// GRPCStatus lets grpc's status.FromError see the original code.
+func (e *rpcError) GRPCStatus() *status.Status { return status.New(e.code, e.msg) }
+
+// fromStatus translates an error from a gRPC call into an error wrapping a sentinel.
+func fromStatus(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("depot client: %s: %w", op, err)
+		}
+		return fmt.Errorf("depot client: %s: %w: %w", op, ErrServer, err)
+	}
+	return &rpcError{op: op, code: st.Code(), msg: st.Message(), kind: sentinel(st.Code())}
+}
+
+func sentinel(c codes.Code) error {
+	switch c {
+	case codes.NotFound:
+		return ErrNotFound
+	case codes.InvalidArgument:
+		return ErrInvalid
+	case codes.AlreadyExists:
+		return ErrExists
+	case codes.ResourceExhausted:
+		return ErrNoSpace
+	case codes.FailedPrecondition:
+		return ErrNotAllowed
+	case codes.OutOfRange:
+		return ErrOutOfRange
+	case codes.Unavailable:
+		return ErrUnavailable
+	case codes.Canceled:
+		return context.Canceled
+	case codes.DeadlineExceeded:
+		return context.DeadlineExceeded
+	}
+	return ErrServer
+}

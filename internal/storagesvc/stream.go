@@ -1,0 +1,197 @@
+package storagesvc
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/proto/storagepb"
+)
+
+// chunkReader is an io.Reader over the data chunks of a client stream. next returns the
+// next chunk, io.EOF at the clean end of the stream, or the stream's error (a client that
+// went away), which Read passes on so the store drops its partial file.
+type chunkReader struct {
+	next func() ([]byte, error)
+	buf  []byte
+	err  error
+}
+
+var _ io.Reader = (*chunkReader)(nil)
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for len(r.buf) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		r.buf, r.err = r.next()
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// expectEOF checks that the client sent nothing beyond what the store consumed.
+func (r *chunkReader) expectEOF() error {
+	var one [1]byte
+	n, err := io.ReadFull(r, one[:])
+	if n > 0 {
+		return fmt.Errorf("%w: more data than announced", disk.ErrTooLarge)
+	}
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return err
+}
+
+// chunkOf extracts a data chunk from a client message; a second header is a protocol error.
+func chunkOf(data []byte, isChunk bool) ([]byte, error) {
+	if !isChunk {
+		return nil, fmt.Errorf("%w: header after the first message", ErrProtocol)
+	}
+	return data, nil
+}
+
+// Upload stores a new normal, appender or slave file.
+func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return toStatus(fmt.Errorf("upload: reading header: %w", err))
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return toStatus(fmt.Errorf("upload: %w: first message is not a header", ErrProtocol))
+	}
+	r := &chunkReader{next: func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		_, ok := m.GetMsg().(*storagepb.UploadRequest_Chunk)
+		return chunkOf(m.GetChunk(), ok)
+	}}
+	id, err := s.upload(stream, h, r)
+	if err != nil {
+		return toStatus(err)
+	}
+	s.log.Debug("uploaded", "file_id", id.String())
+	return stream.SendAndClose(&storagepb.UploadResponse{FileId: id.String()})
+}
+
+// upload writes the file, checks the stream ended, and stores the metadata; on any failure
+// after the file was written it deletes the file.
+func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storagepb.UploadHeader, r *chunkReader) (fileid.ID, error) {
+	ctx := stream.Context()
+	if h.GetSize() < -1 {
+		return fileid.ID{}, fmt.Errorf("upload: %w: size %d", ErrBadRequest, h.GetSize())
+	}
+	var id fileid.ID
+	var err error
+	switch h.GetKind() {
+	case storagepb.FileKind_FILE_KIND_UNSPECIFIED, storagepb.FileKind_FILE_KIND_NORMAL, storagepb.FileKind_FILE_KIND_APPENDER:
+		id, err = s.store.Upload(ctx, r, disk.UploadOptions{
+			Ext:       h.GetExt(),
+			PathIndex: int(h.GetStorePathIndex()),
+			Appender:  h.GetKind() == storagepb.FileKind_FILE_KIND_APPENDER,
+			Size:      h.GetSize(),
+		})
+		if err != nil {
+			return fileid.ID{}, fmt.Errorf("upload (ext %q): %w", h.GetExt(), err)
+		}
+	case storagepb.FileKind_FILE_KIND_SLAVE:
+		master, perr := s.parseID(h.GetMasterFileId())
+		if perr != nil {
+			return fileid.ID{}, fmt.Errorf("upload slave: master: %w", perr)
+		}
+		id, err = s.store.UploadSlave(ctx, master, h.GetPrefix(), h.GetExt(), r, h.GetSize())
+		if err != nil {
+			return fileid.ID{}, fmt.Errorf("upload slave of %s (prefix %q, ext %q): %w", master, h.GetPrefix(), h.GetExt(), err)
+		}
+	default:
+		return fileid.ID{}, fmt.Errorf("upload: %w: kind %v", ErrBadRequest, h.GetKind())
+	}
+	if id.Group() == "" {
+		id = id.WithGroup(s.group)
+	}
+	err = r.expectEOF()
+	if err == nil && len(h.GetMetadata()) > 0 {
+		err = s.store.SetMeta(id, h.GetMetadata(), false)
+	}
+	if err != nil {
+		if derr := s.store.Delete(id); derr != nil {
+			s.log.Warn("upload failed and the file could not be removed", "file_id", id.String(), "err", derr)
+		}
+		return fileid.ID{}, fmt.Errorf("upload %s: %w", id, err)
+	}
+	return id, nil
+}
+
+// Append adds the streamed data to the end of an appender file.
+func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return toStatus(fmt.Errorf("append: reading header: %w", err))
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return toStatus(fmt.Errorf("append: %w: first message is not a header", ErrProtocol))
+	}
+	id, err := s.parseID(h.GetFileId())
+	if err != nil {
+		return toStatus(fmt.Errorf("append: %w", err))
+	}
+	if h.GetSize() < -1 {
+		return toStatus(fmt.Errorf("append to %s: %w: size %d", id, ErrBadRequest, h.GetSize()))
+	}
+	r := &chunkReader{next: func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		_, ok := m.GetMsg().(*storagepb.AppendRequest_Chunk)
+		return chunkOf(m.GetChunk(), ok)
+	}}
+	if err := s.store.Append(stream.Context(), id, r, h.GetSize()); err != nil {
+		return toStatus(fmt.Errorf("append to %s: %w", id, err))
+	}
+	if err := r.expectEOF(); err != nil {
+		return toStatus(fmt.Errorf("append to %s: %w", id, err))
+	}
+	return stream.SendAndClose(&storagepb.AppendResponse{})
+}
+
+// Modify overwrites an appender file from an offset with the streamed data.
+func (s *Service) Modify(stream storagepb.StorageService_ModifyServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return toStatus(fmt.Errorf("modify: reading header: %w", err))
+	}
+	h := first.GetHeader()
+	if h == nil {
+		return toStatus(fmt.Errorf("modify: %w: first message is not a header", ErrProtocol))
+	}
+	id, err := s.parseID(h.GetFileId())
+	if err != nil {
+		return toStatus(fmt.Errorf("modify: %w", err))
+	}
+	if h.GetSize() < -1 || h.GetOffset() < 0 {
+		return toStatus(fmt.Errorf("modify %s: %w: offset %d size %d", id, ErrBadRequest, h.GetOffset(), h.GetSize()))
+	}
+	r := &chunkReader{next: func() ([]byte, error) {
+		m, err := stream.Recv()
+		if err != nil {
+			return nil, err
+		}
+		_, ok := m.GetMsg().(*storagepb.ModifyRequest_Chunk)
+		return chunkOf(m.GetChunk(), ok)
+	}}
+	if err := s.store.Modify(stream.Context(), id, h.GetOffset(), r, h.GetSize()); err != nil {
+		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
+	}
+	if err := r.expectEOF(); err != nil {
+		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
+	}
+	return stream.SendAndClose(&storagepb.ModifyResponse{})
+}
