@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/depotfs/depot/client"
+)
+
+// usageError is a usage or configuration error: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode maps run's error to the exit status.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		return 2
+	}
+	return 1
+}
+
+const usageText = `usage: fdfs [-c client.conf] [-storage HOST:PORT] [-secret S] COMMAND ARGS
+
+Commands:
+  upload [-ext E] FILE        upload FILE ("-" = stdin); prints the file ID
+  download ID [OUT]           write the file to OUT (replaced) or stdout
+  delete ID                   delete the file
+  info ID                     decode the ID, then ask the storage about the file
+  meta [-overwrite] ID [k=v ...]
+                              print the metadata, or merge (replace) the pairs into it
+  sign [-ts UNIX] ID          print /ID?token=...&ts=... for the anti-steal secret
+
+The storage is -storage, else storage_server in client.conf. The secret is -secret, else
+http.anti_steal.secret_key in client.conf.
+
+Flags:
+`
+
+// env is one invocation's I/O and global settings.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	storage        string
+	secret         string
+	trackers       []string
+	confPath       string
+	dialTimeout    time.Duration
+}
+
+// run is the whole command: main only adds signals and the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fdfs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	confPath := fs.String("c", "", "client.conf `path`")
+	storage := fs.String("storage", "", "storage gRPC address `HOST:PORT`")
+	secret := fs.String("secret", "", "anti-steal secret key (http.anti_steal.secret_key)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return usagef("no command given")
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, storage: *storage, secret: *secret,
+		confPath: *confPath, dialTimeout: 5 * time.Second}
+	if *confPath != "" {
+		cc, err := loadClientConf(*confPath)
+		if err != nil {
+			return usagef("reading %s: %v", *confPath, err)
+		}
+		if e.storage == "" {
+			e.storage = cc.StorageServer
+		}
+		if e.secret == "" {
+			e.secret = cc.Secret
+		}
+		if cc.ConnectTimeout > 0 {
+			e.dialTimeout = cc.ConnectTimeout
+		}
+		e.trackers = cc.TrackerServers
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	cmd := command(name)
+	if cmd == nil {
+		fs.Usage()
+		return usagef("unknown command %q", name)
+	}
+	return cmd(ctx, e, rest)
+}
+
+// connect returns a client for the configured storage.
+func (e *env) connect() (*client.Client, error) {
+	if e.storage == "" {
+		if len(e.trackers) > 0 {
+			return nil, usagef("%s names tracker_server but tracker lookup is not available in this version: pass -storage HOST:PORT (or set storage_server in %s)", e.confPath, e.confPath)
+		}
+		return nil, usagef("no storage: pass -storage HOST:PORT or -c client.conf with storage_server")
+	}
+	return client.New(client.Config{Storage: e.storage, Secret: e.secret, DialTimeout: e.dialTimeout})
+}
+
+// subFlags returns a flag set for a command's own flags.
+func (e *env) subFlags(name, args string) *flag.FlagSet {
+	fs := flag.NewFlagSet("fdfs "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: fdfs [global flags] %s %s\n", name, args)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseSub parses a command's flags and checks its argument count.
+func parseSub(fs *flag.FlagSet, args []string, minArgs, maxArgs int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if n := fs.NArg(); n < minArgs || (maxArgs >= 0 && n > maxArgs) {
+		fs.Usage()
+		return usagef("%s: wrong number of arguments", fs.Name())
+	}
+	return nil
+}
