@@ -1,0 +1,34 @@
+// Package httpd is a storage node's HTTP download module: it serves FastDFS file-ID URLs
+// ("/group1/M00/00/00/<name>" or "/M00/00/00/<name>") straight from the node's store paths,
+// with the anti-steal token check, conditional requests, byte ranges and zero-copy sends.
+//
+// # Request flow
+//
+// ServeHTTP runs one fixed sequence, each step a small function:
+//
+//  1. method (GET, HEAD; else 405) and URI length (8 KiB; else 414);
+//  2. the path: group segment (when Config.URLHaveGroupName), then the remote file name
+//     ("M00/XX/YY/name"); a name shorter than 22 bytes is 400;
+//  3. the anti-steal token over the remote name (token.Verify), unless the bypass header matches;
+//     a failure serves the token_check_fail file with 200, or 400 without one;
+//  4. fileid.ParseRemote and the store path index (400 on failure);
+//  5. for normal and trunk IDs, If-None-Match / If-Modified-Since against the ETag and
+//     Last-Modified derived from the ID, before touching the disk;
+//  6. Store.Open: a miss goes to notLocal (404, 400 loop guard, 302 or proxy);
+//  7. Range / If-Range, then the body.
+//
+// # Zero copy
+//
+// A whole file or a single range is sent with the *os.File the store opened for this request
+// only: Seek to the start, Content-Length set, then io.CopyN(w, f, n) straight into the
+// http.ResponseWriter. net/http hands the *io.LimitedReader to the TCP connection's ReadFrom,
+// which uses sendfile(2). Nothing may wrap the ResponseWriter, the file or the connection on that
+// path, which is why the status and byte count for the access log are returned by the serving
+// functions instead of being captured by a wrapper. TestSendfile proves it under strace.
+//
+// # Not here
+//
+// A file of a configured group that is missing locally, whose source (from the ID) is another
+// node and which is younger than SyncFileMaxDelay, is either redirected (302 to the source with
+// redirect=1 appended) or proxied through a pooled keep-alive client. Anything else is 404.
+package httpd

@@ -1,0 +1,189 @@
+package httpd
+
+import (
+	"errors"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fileid"
+)
+
+// Handler serves file-ID URLs. It is safe for concurrent use.
+type Handler struct {
+	cfg       Config
+	mime      map[string][]string // extension → one-element Content-Type value
+	defType   []string
+	bypassKey string // canonical header name of the token bypass header
+	checkFail []byte // token_check_fail body, nil when not configured
+	failType  []string
+	proxy     *http.Client
+	log       *accessLog // nil when off
+}
+
+// Constant header values, shared by every response (net/http only reads them).
+var (
+	hvBytes     = []string{"bytes"}
+	hvNoStore   = []string{"no-store"}
+	hvNosniff   = []string{"nosniff"}
+	hvTextPlain = []string{"text/plain; charset=utf-8"}
+	hvAllow     = []string{"GET, HEAD"}
+)
+
+// New checks cfg and returns a Handler. Close it to flush the access log.
+func New(cfg Config) (*Handler, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	h := &Handler{cfg: cfg}
+	types := cfg.MimeTypes
+	if types == nil {
+		types = builtinMIME()
+	}
+	h.mime = make(map[string][]string, len(types))
+	for ext, t := range types {
+		h.mime[ext] = []string{t}
+	}
+	h.defType = []string{cfg.DefaultType}
+	if cfg.Token.BypassHeader != "" {
+		h.bypassKey = textproto.CanonicalMIMEHeaderKey(cfg.Token.BypassHeader)
+	}
+	if cfg.Token.Check && cfg.Token.CheckFailFile != "" {
+		b, err := loadCheckFail(cfg.Token.CheckFailFile)
+		if err != nil {
+			return nil, err
+		}
+		h.checkFail = b
+		h.failType = h.contentType(cfg.Token.CheckFailFile)
+	}
+	h.proxy = newProxyClient(cfg)
+	if cfg.AccessLog != nil {
+		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer)
+	}
+	return h, nil
+}
+
+// Close stops the access-log writer after flushing the lines already queued, and drops the
+// proxy's idle connections. The Handler must not serve requests afterwards.
+func (h *Handler) Close() error {
+	h.proxy.CloseIdleConnections()
+	if h.log != nil {
+		return h.log.close()
+	}
+	return nil
+}
+
+// DroppedLogLines returns how many access-log lines were dropped because the writer lagged.
+func (h *Handler) DroppedLogLines() uint64 {
+	if h.log == nil {
+		return 0
+	}
+	return h.log.dropped.Load()
+}
+
+// ServeHTTP serves one download request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.log == nil {
+		h.serve(w, r)
+		return
+	}
+	start := time.Now()
+	status, n := h.serve(w, r)
+	h.log.record(r, status, n, h.cfg.Now(), time.Since(start))
+}
+
+// serve runs the request flow (see the package doc) and returns the status and the number of
+// body bytes written to the connection.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header()["Allow"] = hvAllow
+		return h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET or HEAD")
+	}
+	if len(r.RequestURI) > maxURI {
+		return h.fail(w, r, http.StatusRequestURITooLong, "URI longer than 8192 bytes")
+	}
+	groupName, remote, ok := splitPath(r.URL.Path, h.cfg.URLHaveGroupName)
+	if !ok {
+		return h.fail(w, r, http.StatusBadRequest, "bad URL: want /<group>/M00/XX/YY/<name>")
+	}
+	if len(remote) < minRemote {
+		return h.fail(w, r, http.StatusBadRequest, "bad URL: file id too short")
+	}
+	if h.cfg.Token.Check {
+		if status, msg, ok := h.checkToken(r, remote); !ok {
+			if status == http.StatusOK {
+				return h.serveCheckFail(w, r)
+			}
+			return h.fail(w, r, status, msg)
+		}
+	}
+	g := h.group(groupName)
+	if g != nil {
+		groupName = g.Name
+	} else if !h.cfg.URLHaveGroupName {
+		groupName = h.cfg.Groups[0].Name
+		g = &h.cfg.Groups[0]
+	}
+	id, err := fileid.ParseRemote(groupName, remote)
+	if err != nil {
+		return h.fail(w, r, http.StatusBadRequest, "bad file id: "+err.Error())
+	}
+	if g == nil {
+		return h.fail(w, r, http.StatusNotFound, "not found: group "+groupName+" is not served here")
+	}
+	if id.StorePath() >= g.StorePathCount {
+		return h.fail(w, r, http.StatusBadRequest, "bad file id: store path index out of range")
+	}
+	f, err := g.Store.Open(id)
+	if err != nil {
+		if errors.Is(err, disk.ErrNotFound) {
+			return h.notLocal(w, r, id)
+		}
+		h.cfg.Logger.Error("open stored file", "id", id.String(), "err", err)
+		return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
+	}
+	defer f.F.Close()
+	return h.serveFile(w, r, id, f)
+}
+
+// group returns the configured group named name, or nil.
+func (h *Handler) group(name string) *Group {
+	for i := range h.cfg.Groups {
+		if h.cfg.Groups[i].Name == name {
+			return &h.cfg.Groups[i]
+		}
+	}
+	return nil
+}
+
+// fail writes a short plain-text error body that says what was wrong.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) (int, int64) {
+	hd := w.Header()
+	hd["Content-Type"] = hvTextPlain
+	hd["X-Content-Type-Options"] = hvNosniff
+	hd["Cache-Control"] = hvNoStore
+	body := msg + "\n"
+	hd["Content-Length"] = []string{itoa(int64(len(body)))}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return status, 0
+	}
+	n, _ := w.Write([]byte(body))
+	return status, int64(n)
+}
+
+// serveCheckFail answers a bad token with the token_check_fail file.
+func (h *Handler) serveCheckFail(w http.ResponseWriter, r *http.Request) (int, int64) {
+	hd := w.Header()
+	hd["Content-Type"] = h.failType
+	hd["Content-Length"] = []string{itoa(int64(len(h.checkFail)))}
+	hd["Cache-Control"] = hvNoStore
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return http.StatusOK, 0
+	}
+	n, _ := w.Write(h.checkFail)
+	return http.StatusOK, int64(n)
+}

@@ -1,0 +1,160 @@
+package httpd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/depotfs/depot/internal/fileid"
+)
+
+// notLocal answers a request for a file of a configured group that is not on this node.
+func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID) (int, int64) {
+	if h.cfg.IsSelf(id) {
+		return h.fail(w, r, http.StatusNotFound, "file not found")
+	}
+	if c := id.CreatedUnix(); c > 0 && h.cfg.Now().Sub(time.Unix(c, 0)) > h.cfg.SyncFileMaxDelay {
+		return h.fail(w, r, http.StatusNotFound, "file not found")
+	}
+	if _, again := queryValue(r.URL.RawQuery, "redirect"); again {
+		return h.fail(w, r, http.StatusBadRequest, "file not found on the source node either (redirect loop guard: the request already carries redirect=)")
+	}
+	base, ok := h.sourceBase(r, id)
+	if !ok {
+		return h.fail(w, r, http.StatusBadGateway, "the source node of this file is unknown")
+	}
+	target := base + r.URL.EscapedPath()
+	if r.URL.RawQuery == "" {
+		target += "?redirect=1"
+	} else {
+		target += "?" + r.URL.RawQuery + "&redirect=1"
+	}
+	if h.cfg.ResponseMode == Redirect {
+		return h.redirect(w, r, target)
+	}
+	return h.proxyTo(w, r, target)
+}
+
+// sourceBase returns the base URL of the ID's source node: Config.SourceURL, or by default
+// <request scheme>://<source IPv4>[:<local port>] (the port left out when it is the scheme's).
+func (h *Handler) sourceBase(r *http.Request, id fileid.ID) (string, bool) {
+	if h.cfg.SourceURL != nil {
+		return h.cfg.SourceURL(id)
+	}
+	scheme, defPort := "http", 80
+	if r.TLS != nil {
+		scheme, defPort = "https", 443
+	}
+	base := scheme + "://" + id.SourceIPv4().String()
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ta, ok := a.(*net.TCPAddr); ok && ta.Port != defPort {
+			base += ":" + strconv.Itoa(ta.Port)
+		}
+	}
+	return base, true
+}
+
+// redirect sends a complete 302 with an absolute Location and a short body.
+func (h *Handler) redirect(w http.ResponseWriter, r *http.Request, target string) (int, int64) {
+	hd := w.Header()
+	hd["Location"] = []string{target}
+	hd["Cache-Control"] = hvNoStore
+	hd["Content-Type"] = hvTextPlain
+	body := "file is on its source node: " + target + "\n"
+	hd["Content-Length"] = []string{itoa(int64(len(body)))}
+	w.WriteHeader(http.StatusFound)
+	if r.Method == http.MethodHead {
+		return http.StatusFound, 0
+	}
+	n, _ := io.WriteString(w, body)
+	return http.StatusFound, int64(n)
+}
+
+// hopHeaders are the hop-by-hop headers (RFC 9110 §7.6.1) a proxy must not forward.
+var hopHeaders = []string{
+	"Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization",
+	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
+}
+
+// copyEndToEnd copies src into dst without hop-by-hop headers and those named by Connection.
+func copyEndToEnd(dst, src http.Header) {
+	for k, vv := range src {
+		dst[k] = vv
+	}
+	for _, c := range src["Connection"] {
+		for _, name := range strings.Split(c, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				delete(dst, http.CanonicalHeaderKey(name))
+			}
+		}
+	}
+	for _, k := range hopHeaders {
+		delete(dst, k)
+	}
+}
+
+// newProxyClient returns the pooled keep-alive client used to fetch from source nodes.
+func newProxyClient(c Config) *http.Client {
+	rt := c.ProxyTransport
+	if rt == nil {
+		d := &net.Dialer{Timeout: c.ProxyTimeout, KeepAlive: 30 * time.Second}
+		rt = &http.Transport{
+			DialContext:           d.DialContext,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: c.ProxyTimeout,
+			DisableCompression:    true, // pass bytes through untouched
+		}
+	}
+	return &http.Client{
+		Transport:     rt,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// proxyTo fetches target from the source node and streams the answer (status, end-to-end
+// headers, body) to w. Range, conditionals and the token travel as request headers and query.
+func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string) (int, int64) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target, nil)
+	if err != nil {
+		return h.fail(w, r, http.StatusBadGateway, "cannot build the request to the source node")
+	}
+	copyEndToEnd(req.Header, r.Header)
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+			host = strings.Join(prior, ", ") + ", " + host
+		}
+		req.Header["X-Forwarded-For"] = []string{host}
+	}
+	resp, err := h.proxy.Do(req)
+	if err != nil {
+		h.cfg.Logger.Warn("proxy to source node", "url", target, "err", err)
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return h.fail(w, r, http.StatusGatewayTimeout, "the source node did not answer in time")
+		}
+		return h.fail(w, r, http.StatusBadGateway, "the source node is unreachable")
+	}
+	defer resp.Body.Close()
+	copyEndToEnd(w.Header(), resp.Header)
+	w.WriteHeader(resp.StatusCode)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	n, err := io.CopyBuffer(writerOnly{w}, resp.Body, *bp)
+	if err != nil {
+		h.cfg.Logger.Debug("proxy body", "url", target, "sent", n, "err", err)
+	}
+	return resp.StatusCode, n
+}
+
+// writerOnly hides the ResponseWriter's ReadFrom so that io.CopyBuffer uses the pooled buffer.
+type writerOnly struct{ io.Writer }
