@@ -198,3 +198,26 @@ func TestSlaveOf(t *testing.T) {
 		})
 	}
 }
+
+func FuzzSlaveOf(f *testing.F) {
+	f.Add("group1/M00/00/2A/wKgBaGVT8QCAEjRWAAAACw1KEYU123.jpg", "_big", "")
+	f.Add("group1/M00/00/00/fwAAAWsEB8OAPN9hAAAAZHRo9Dg7154838", "-m", "")
+	f.Add("group1/M00/00/00/CgAABWVT8QCIAAABAAAD6Mr-ur4AAAAAwABAAAAAAQA000.png", "", "a")
+	f.Fuzz(func(t *testing.T, master, prefix, ext string) {
+		m, err := Parse(master)
+		if err != nil {
+			return
+		}
+		s, err := SlaveOf(m, prefix, ext)
+		if err != nil {
+			return
+		}
+		again, err := Parse(s.String())
+		if err != nil || again != s || s.Kind() != Slave || s.Group() != m.Group() {
+			t.Fatalf("SlaveOf(%q, %q, %q) = %q (%v); reparse %v", master, prefix, ext, s, s.Kind(), err)
+		}
+		if strings.HasSuffix(s.Name(), "-m") || s.RelPath()[:6] != m.RelPath()[:6] {
+			t.Fatalf("SlaveOf(%q, %q, %q) = %q", master, prefix, ext, s)
+		}
+	})
+}

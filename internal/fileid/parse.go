@@ -96,6 +96,21 @@ func ParseRemote(group, remote string) (ID, error) {
 	return id, nil
 }
 
+// String returns "normal", "trunk", "appender" or "slave".
+func (k Kind) String() string {
+	switch k {
+	case Normal:
+		return "normal"
+	case Trunk:
+		return "trunk"
+	case Appender:
+		return "appender"
+	case Slave:
+		return "slave"
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
 // classify tells the kind of a remote name from its length and size field, the way FastDFS
 // does: appender flag first, then a 60-char name with the trunk flag, then any longer name
 // (longer than 60 when the trunk flag is set) is a slave.
