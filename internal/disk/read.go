@@ -1,0 +1,137 @@
+package disk
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/depotfs/depot/internal/fileid"
+)
+
+// Info describes a stored file.
+type Info struct {
+	Size    int64
+	ModTime time.Time // name's create time for normal/trunk files, stat mtime for slave/appender
+	CRC32   uint32    // from the name for normal/trunk files; computed for slave/appender
+}
+
+// File is an open stored file: its bytes are F[Offset : Offset+Size].
+// The caller owns F and must close it; F is never shared, so its file position is the
+// caller's (sendfile moves it).
+type File struct {
+	F       *os.File
+	Offset  int64 // 0 for normal files, slot offset + 24 for trunk slices
+	Size    int64
+	ModTime time.Time
+}
+
+// Open opens the file named by id for reading; a trunk slice's header is checked against
+// the name (FastDFS's rule) and a mismatch is ErrNotFound. A trunk link slot is followed once.
+// The file position is 0: the caller seeks to Offset.
+func (s *Store) Open(id fileid.ID) (File, error) {
+	return s.open(id, true)
+}
+
+func (s *Store) open(id fileid.ID, followLink bool) (File, error) {
+	p, ok := s.pathOf(id.StorePath())
+	if !ok || !id.Valid() {
+		return File{}, fmt.Errorf("disk: open %s: store path %d: %w", id, id.StorePath(), ErrNotFound)
+	}
+	if slot, ok := id.Trunk(); ok {
+		return s.openTrunk(p, id, slot, followLink)
+	}
+	f, err := os.Open(p.data + id.RelPath())
+	if err != nil {
+		return File{}, openErr(id, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return File{}, openErr(id, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		f.Close()
+		return File{}, fmt.Errorf("disk: open %s: not a regular file: %w", id, ErrNotFound)
+	}
+	mt := id.Created()
+	if id.Kind() != fileid.Normal {
+		mt = time.Unix(st.Mtim.Sec, st.Mtim.Nsec)
+	}
+	return File{F: f, Size: st.Size, ModTime: mt}, nil
+}
+
+// openTrunk opens the trunk file of id and checks the slot header.
+func (s *Store) openTrunk(p *storePath, id fileid.ID, slot fileid.TrunkSlot, followLink bool) (File, error) {
+	f, err := os.Open(trunkPath(p, id, slot))
+	if err != nil {
+		return File{}, openErr(id, err)
+	}
+	typ, err := readTrunkHeader(f, id, slot)
+	if err != nil {
+		f.Close()
+		return File{}, fmt.Errorf("disk: open %s: %w: %w", id, ErrNotFound, err)
+	}
+	size, _ := id.Size()
+	if typ == trunkLink {
+		defer f.Close()
+		return s.followLink(f, id, slot, size, followLink)
+	}
+	return File{F: f, Offset: int64(slot.Offset) + trunkHeaderSize, Size: size, ModTime: id.Created()}, nil
+}
+
+// followLink opens the target named by the content of a link slot (one level only).
+func (s *Store) followLink(f *os.File, id fileid.ID, slot fileid.TrunkSlot, size int64, follow bool) (File, error) {
+	if !follow || size <= 0 || size > maxLinkTarget {
+		return File{}, fmt.Errorf("disk: open %s: link slot not followed: %w", id, ErrNotFound)
+	}
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, int64(slot.Offset)+trunkHeaderSize); err != nil {
+		return File{}, fmt.Errorf("disk: open %s: read link: %w: %w", id, ErrNotFound, err)
+	}
+	target, err := fileid.ParseRemote(id.Group(), string(buf))
+	if err != nil {
+		if target, err = fileid.Parse(string(buf)); err != nil {
+			return File{}, fmt.Errorf("disk: open %s: link target %q: %w: %w", id, buf, ErrNotFound, err)
+		}
+	}
+	return s.open(target, false)
+}
+
+// openErr wraps an error of opening id: missing files (and paths through non-directories)
+// are ErrNotFound.
+func openErr(id fileid.ID, err error) error {
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) ||
+		errors.Is(err, syscall.ENAMETOOLONG) || errors.Is(err, syscall.EISDIR) {
+		return fmt.Errorf("disk: open %s: %w: %w", id, ErrNotFound, err)
+	}
+	return fmt.Errorf("disk: open %s: %w", id, err)
+}
+
+// Stat returns a file's info without computing anything expensive (CRC32 of slave/appender is 0).
+func (s *Store) Stat(id fileid.ID) (Info, error) {
+	p, ok := s.pathOf(id.StorePath())
+	if !ok || !id.Valid() {
+		return Info{}, fmt.Errorf("disk: stat %s: store path %d: %w", id, id.StorePath(), ErrNotFound)
+	}
+	if _, ok := id.Trunk(); ok {
+		f, err := s.Open(id)
+		if err != nil {
+			return Info{}, err
+		}
+		f.F.Close()
+		return Info{Size: f.Size, ModTime: f.ModTime, CRC32: id.CRC32()}, nil
+	}
+	st, err := os.Stat(p.data + id.RelPath())
+	if err != nil {
+		return Info{}, openErr(id, err)
+	}
+	if !st.Mode().IsRegular() {
+		return Info{}, fmt.Errorf("disk: stat %s: not a regular file: %w", id, ErrNotFound)
+	}
+	if id.Kind() == fileid.Normal {
+		return Info{Size: st.Size(), ModTime: id.Created(), CRC32: id.CRC32()}, nil
+	}
+	return Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
