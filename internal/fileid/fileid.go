@@ -6,6 +6,11 @@
 // 16-char base64 slot descriptor before the extension; a slave file appends a prefix and
 // extension to its master's name. See docs/compat.md for where Depot is stricter than FastDFS.
 //
+// Parsing is strict so that a parsed ID is always safe to join below a store path: HH is two
+// hex digits (either case), XX and YY two upper-case hex digits, the base64 parts use only
+// their alphabet and the rest of the name only [A-Za-z0-9_.-], so the name never holds '/',
+// '\', NUL or any byte a path could be escaped with. Parse does not allocate.
+//
 // The package uses the standard library only.
 package fileid
 
@@ -76,6 +81,8 @@ func (id ID) Group() string { return id.group }
 func (id ID) WithGroup(g string) ID { id.group = g; return id }
 
 // Remote returns "M00/XX/YY/name": the file ID without the group, as tokens are computed over.
+// It is canonical: HH is upper case even when the parsed input had "M0a". A token check on a
+// request hashes the path as requested, as FastDFS does, not Remote.
 func (id ID) Remote() string { return id.remote }
 
 // String returns "group/M00/XX/YY/name", or Remote() when the group is empty.
