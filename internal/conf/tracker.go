@@ -1,0 +1,266 @@
+package conf
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Trunk limits FastDFS applies to tracker.conf values.
+const (
+	maxSlotMinSize   = 64 << 10
+	minTrunkFileSize = 4 << 20
+)
+
+// Tracker is tracker.conf, with FastDFS's code defaults for absent keys.
+type Tracker struct {
+	Path string
+
+	BindAddr                   string
+	Port                       int
+	ConnectTimeout             time.Duration
+	NetworkTimeout             time.Duration
+	BasePath                   string
+	MaxConnections             int
+	MinBuffSize                int64
+	MaxBuffSize                int64
+	StoreLookup                int // 0 round robin, 1 StoreGroup, 2 most free space
+	StoreGroup                 string
+	StoreServer                int // 0 round robin, 1 first by id/IP, 2 lowest upload_priority
+	StorePath                  int // 0 round robin, 2 most free space
+	DownloadServer             int // 0 round robin, 1 source storage first
+	ReservedStorageSpace       Reserved
+	LogLevel                   string
+	AllowHosts                 []string
+	CheckActiveInterval        time.Duration
+	StorageIPChangedAutoAdjust bool
+	StorageSyncFileMaxDelay    time.Duration
+	StorageSyncFileMaxTime     time.Duration
+
+	UseTrunkFile                   bool
+	SlotMinSize                    int64
+	SlotMaxSize                    int64 // 0 in the file = TrunkFileSize/8
+	TrunkAllocAlignmentSize        int64
+	TrunkFreeSpaceMerge            bool
+	DeleteUnusedTrunkFiles         bool
+	TrunkFileSize                  int64
+	TrunkCreateFileAdvance         bool
+	TrunkCreateFileTimeBase        TimeOfDay
+	TrunkCreateFileInterval        time.Duration
+	TrunkCreateFileSpaceThreshold  int64
+	TrunkInitCheckOccupying        bool
+	TrunkInitReloadFromBinlog      bool
+	TrunkCompressBinlogMinInterval time.Duration
+	TrunkCompressBinlogInterval    time.Duration
+	TrunkCompressBinlogTimeBase    TimeOfDay
+	TrunkBinlogMaxBackups          int
+
+	UseStorageID              bool
+	StorageIDsFilename        string
+	IDTypeInFilename          string // "ip" or "id"
+	TrustStorageServerID      bool
+	StoreSlaveFileUseLink     bool
+	ResponseIPAddrSize        string // "auto", "IPv4"/"16", anything else = IPv6 size
+	UseConnectionPool         bool
+	ConnectionPoolMaxIdleTime time.Duration
+}
+
+// DefaultTracker returns the values used for keys absent from tracker.conf.
+func DefaultTracker() Tracker {
+	return Tracker{
+		Port:                        22122,
+		ConnectTimeout:              10 * time.Second,
+		NetworkTimeout:              30 * time.Second,
+		MaxConnections:              256,
+		MinBuffSize:                 8 << 10,
+		MaxBuffSize:                 128 << 10,
+		ReservedStorageSpace:        Reserved{Bytes: 1024 << 20},
+		LogLevel:                    "info",
+		CheckActiveInterval:         100 * time.Second,
+		StorageIPChangedAutoAdjust:  true,
+		StorageSyncFileMaxDelay:     86400 * time.Second,
+		StorageSyncFileMaxTime:      300 * time.Second,
+		SlotMinSize:                 256,
+		TrunkFileSize:               64 << 20,
+		TrunkCreateFileTimeBase:     TimeOfDay{Hour: 2},
+		TrunkCreateFileInterval:     86400 * time.Second,
+		TrunkCompressBinlogTimeBase: TimeOfDay{Hour: 3},
+		IDTypeInFilename:            "ip",
+		TrustStorageServerID:        true,
+		ResponseIPAddrSize:          "auto",
+		ConnectionPoolMaxIdleTime:   3600 * time.Second,
+	}
+}
+
+// trackerIgnored are FastDFS tracker.conf keys Depot accepts and does not use.
+var trackerIgnored = []string{
+	"disabled", "address_family", "use_io_uring", "use_send_zc", "accept_threads",
+	"work_threads", "run_by_group", "run_by_user", "thread_stack_size",
+	"sync_log_buff_interval", "log_file_rotate_everyday", "log_file_rotate_time",
+	"log_file_compress_old", "log_file_compress_days_before", "log_file_rotate_on_size",
+	"log_file_keep_days", "log_file_delete_old_time", "rotate_error_log", "error_log_rotate_time",
+	"rotate_error_log_size", "http.server_port", "http.check_alive_interval",
+	"http.check_alive_type", "http.check_alive_uri",
+}
+
+// LoadTracker reads tracker.conf at path: defaults, then the file, then Validate.
+func LoadTracker(path string, log *slog.Logger) (*Tracker, error) {
+	d, err := readDoc(path)
+	if err != nil {
+		return nil, err
+	}
+	b := newBinder(d, log)
+	t := DefaultTracker()
+	t.Path = d.path
+	t.bind(b)
+	if err := b.finish(); err != nil {
+		return nil, err
+	}
+	t.BasePath = resolvePath(d.dir(), t.BasePath)
+	t.StorageIDsFilename = resolvePath(d.dir(), t.StorageIDsFilename)
+	t.normalize(b)
+	if err := t.Validate(); err != nil {
+		return nil, locate(err, d)
+	}
+	return &t, nil
+}
+
+func (t *Tracker) bind(b *binder) {
+	b.str("bind_addr", &t.BindAddr)
+	b.integer("port", &t.Port)
+	b.seconds("connect_timeout", &t.ConnectTimeout)
+	b.seconds("network_timeout", &t.NetworkTimeout)
+	b.str("base_path", &t.BasePath)
+	b.integer("max_connections", &t.MaxConnections)
+	b.size("min_buff_size", &t.MinBuffSize)
+	b.size("max_buff_size", &t.MaxBuffSize)
+	b.integer("store_lookup", &t.StoreLookup)
+	b.str("store_group", &t.StoreGroup)
+	b.integer("store_server", &t.StoreServer)
+	b.integer("store_path", &t.StorePath)
+	b.integer("download_server", &t.DownloadServer)
+	b.reserved("reserved_storage_space", &t.ReservedStorageSpace)
+	b.str("log_level", &t.LogLevel)
+	b.list("allow_hosts", &t.AllowHosts)
+	b.seconds("check_active_interval", &t.CheckActiveInterval)
+	b.boolean("storage_ip_changed_auto_adjust", &t.StorageIPChangedAutoAdjust)
+	b.seconds("storage_sync_file_max_delay", &t.StorageSyncFileMaxDelay)
+	b.seconds("storage_sync_file_max_time", &t.StorageSyncFileMaxTime)
+	b.boolean("use_trunk_file", &t.UseTrunkFile)
+	b.size("slot_min_size", &t.SlotMinSize)
+	b.size("slot_max_size", &t.SlotMaxSize)
+	b.size("trunk_alloc_alignment_size", &t.TrunkAllocAlignmentSize)
+	b.boolean("trunk_free_space_merge", &t.TrunkFreeSpaceMerge)
+	b.boolean("delete_unused_trunk_files", &t.DeleteUnusedTrunkFiles)
+	b.size("trunk_file_size", &t.TrunkFileSize)
+	b.boolean("trunk_create_file_advance", &t.TrunkCreateFileAdvance)
+	b.clock("trunk_create_file_time_base", &t.TrunkCreateFileTimeBase)
+	b.seconds("trunk_create_file_interval", &t.TrunkCreateFileInterval)
+	b.size("trunk_create_file_space_threshold", &t.TrunkCreateFileSpaceThreshold)
+	b.boolean("trunk_init_check_occupying", &t.TrunkInitCheckOccupying)
+	b.boolean("trunk_init_reload_from_binlog", &t.TrunkInitReloadFromBinlog)
+	b.seconds("trunk_compress_binlog_min_interval", &t.TrunkCompressBinlogMinInterval)
+	b.seconds("trunk_compress_binlog_interval", &t.TrunkCompressBinlogInterval)
+	b.clock("trunk_compress_binlog_time_base", &t.TrunkCompressBinlogTimeBase)
+	b.integer("trunk_binlog_max_backups", &t.TrunkBinlogMaxBackups)
+	b.boolean("use_storage_id", &t.UseStorageID)
+	b.str("storage_ids_filename", &t.StorageIDsFilename)
+	b.str("id_type_in_filename", &t.IDTypeInFilename)
+	b.boolean("trust_storage_server_id", &t.TrustStorageServerID)
+	b.boolean("store_slave_file_use_link", &t.StoreSlaveFileUseLink)
+	b.str("response_ip_addr_size", &t.ResponseIPAddrSize)
+	b.boolean("use_connection_pool", &t.UseConnectionPool)
+	b.seconds("connection_pool_max_idle_time", &t.ConnectionPoolMaxIdleTime)
+	b.ignore(trackerIgnored...)
+	b.ignoreSection("error-log", "access-log")
+}
+
+// normalize applies the adjustments FastDFS makes to trunk settings, logging each one.
+func (t *Tracker) normalize(b *binder) {
+	if t.TrunkAllocAlignmentSize > t.SlotMinSize {
+		t.SlotMinSize = t.TrunkAllocAlignmentSize
+	}
+	if t.SlotMinSize > maxSlotMinSize {
+		b.warn("slot_min_size capped", "from", t.SlotMinSize, "to", maxSlotMinSize)
+		t.SlotMinSize = maxSlotMinSize
+	}
+	if t.TrunkFileSize < minTrunkFileSize {
+		b.warn("trunk_file_size raised", "from", t.TrunkFileSize, "to", minTrunkFileSize)
+		t.TrunkFileSize = minTrunkFileSize
+	}
+	if t.SlotMaxSize == 0 {
+		t.SlotMaxSize = t.TrunkFileSize / 8
+	}
+	if t.SlotMaxSize > t.TrunkFileSize/2 {
+		b.warn("slot_max_size capped", "from", t.SlotMaxSize, "to", t.TrunkFileSize/2)
+		t.SlotMaxSize = t.TrunkFileSize / 2
+	}
+	// FastDFS falls back to round robin for unknown selection modes instead of failing.
+	if t.StoreServer < 0 || t.StoreServer > 2 {
+		b.warn("store_server unknown, using 0", "value", t.StoreServer)
+		t.StoreServer = 0
+	}
+	if t.StorePath != 0 && t.StorePath != 2 {
+		b.warn("store_path unknown, using 0", "value", t.StorePath)
+		t.StorePath = 0
+	}
+	if t.DownloadServer != 0 && t.DownloadServer != 1 {
+		b.warn("download_server unknown, using 0", "value", t.DownloadServer)
+		t.DownloadServer = 0
+	}
+	if t.UseTrunkFile && t.StoreServer == 0 {
+		t.StoreServer = 1 // FastDFS: trunk files need a stable first storage
+	}
+	if t.ConnectTimeout <= 0 {
+		t.ConnectTimeout = DefaultTracker().ConnectTimeout
+	}
+	if t.NetworkTimeout <= 0 {
+		t.NetworkTimeout = DefaultTracker().NetworkTimeout
+	}
+}
+
+// Validate checks t. It does not touch the file system.
+func (t *Tracker) Validate() error {
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	bad := func(key, what string, v any) { add(keyErr(key, invalid(what, fmt.Sprint(v)))) }
+	if t.BasePath == "" {
+		add(required("base_path"))
+	}
+	add(checkPort("port", t.Port))
+	if t.StoreLookup < 0 || t.StoreLookup > 2 {
+		bad("store_lookup", "mode (want 0, 1 or 2)", t.StoreLookup)
+	}
+	if t.StoreLookup == 1 {
+		if t.StoreGroup == "" {
+			add(keyErr("store_group", fmt.Errorf("needed with store_lookup = 1: %w", ErrRequired)))
+		} else if !groupNameRE.MatchString(t.StoreGroup) {
+			bad("store_group", "group name", t.StoreGroup)
+		}
+	}
+	if t.StoreServer < 0 || t.StoreServer > 2 {
+		bad("store_server", "mode (want 0, 1 or 2)", t.StoreServer)
+	}
+	if t.StorePath != 0 && t.StorePath != 2 {
+		bad("store_path", "mode (want 0 or 2)", t.StorePath)
+	}
+	if t.DownloadServer != 0 && t.DownloadServer != 1 {
+		bad("download_server", "mode (want 0 or 1)", t.DownloadServer)
+	}
+	if t.SlotMaxSize <= t.SlotMinSize {
+		bad("slot_max_size", "size (want > slot_min_size)", t.SlotMaxSize)
+	}
+	if t.UseStorageID && t.StorageIDsFilename == "" {
+		add(keyErr("storage_ids_filename", fmt.Errorf("needed with use_storage_id: %w", ErrRequired)))
+	}
+	if t.IDTypeInFilename != "ip" && t.IDTypeInFilename != "id" {
+		bad("id_type_in_filename", "id type (want ip or id)", t.IDTypeInFilename)
+	}
+	add(checkLogLevel("log_level", t.LogLevel))
+	return errors.Join(errs...)
+}
