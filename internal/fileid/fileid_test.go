@@ -1,6 +1,7 @@
 package fileid
 
 import (
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"testing"
@@ -206,4 +207,35 @@ func TestSourceFrom(t *testing.T) {
 			t.Errorf("SourceFromIPv4(%v): err = %v", bad, err)
 		}
 	}
+}
+
+func TestText(t *testing.T) {
+	type doc struct {
+		ID    ID `json:"id"`
+		Empty ID `json:"empty"`
+	}
+	in := doc{ID: mustParse(t, vectors[0].id)}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"id":"` + vectors[0].id + `","empty":""}`; string(b) != want {
+		t.Errorf("Marshal = %s, want %s", b, want)
+	}
+	var out doc
+	if err := json.Unmarshal(b, &out); err != nil || out != in {
+		t.Errorf("Unmarshal = %+v, %v", out, err)
+	}
+	if err := json.Unmarshal([]byte(`{"id":"group1/M00/x"}`), &out); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Unmarshal of a bad id: %v", err)
+	}
+}
+
+func mustParse(t *testing.T, s string) ID {
+	t.Helper()
+	id, err := Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -231,3 +231,20 @@ func isB64Char(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
 
 // isNameChar reports the chars FastDFS allows in extensions and slave prefixes.
 func isNameChar(c byte) bool { return isB64Char(c) || c == '.' }
+
+// MarshalText returns String(); the zero ID marshals as "".
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText parses a full file ID with Parse; "" gives the zero ID.
+func (id *ID) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*id = ID{}
+		return nil
+	}
+	v, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
