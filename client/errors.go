@@ -12,15 +12,15 @@ import (
 // Errors returned by Client methods wrap one of these (test with errors.Is). Canceled and
 // timed-out calls wrap context.Canceled and context.DeadlineExceeded.
 var (
-	ErrNotFound     = errors.New("file not found")
-	ErrInvalid      = errors.New("invalid argument")            // bad file ID, size mismatch, wrong group, bad option
-	ErrExists       = errors.New("file already exists")         // e.g. a slave that was already uploaded
-	ErrNoSpace      = errors.New("no space left on the storage") // reserved_storage_space reached
-	ErrNotAllowed   = errors.New("operation not allowed")       // read-only store path, not an appender file
-	ErrOutOfRange   = errors.New("range outside the file")
-	ErrUnavailable  = errors.New("storage unavailable")
-	ErrServer       = errors.New("storage server error")
-	ErrTrackerMode  = errors.New("tracker mode is not available in this version: set Config.Storage")
+	ErrNotFound    = errors.New("file not found")
+	ErrInvalid     = errors.New("invalid argument")             // bad file ID, size mismatch, wrong group, bad option
+	ErrExists      = errors.New("file already exists")          // e.g. a slave that was already uploaded
+	ErrNoSpace     = errors.New("no space left on the storage") // reserved_storage_space reached
+	ErrNotAllowed  = errors.New("operation not allowed")        // read-only store path, not an appender file
+	ErrOutOfRange  = errors.New("range outside the file")
+	ErrUnavailable = errors.New("storage unavailable")
+	ErrServer      = errors.New("storage server error")
+	ErrTrackerMode = errors.New("tracker mode is not available in this version: set Config.Storage")
 )
 
 // rpcError is an error returned by the storage node: its message (which names the file ID)

@@ -66,8 +66,12 @@ func (c *Client) upload(ctx context.Context, op string, r io.Reader, h *storagep
 		return "", fromStatus(op, err)
 	}
 	if err := c.stream(cancel, op, r,
-		func() error { return stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Header{Header: h}}) },
-		func(b []byte) error { return stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Chunk{Chunk: b}}) },
+		func() error {
+			return stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Header{Header: h}})
+		},
+		func(b []byte) error {
+			return stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Chunk{Chunk: b}})
+		},
 	); err != nil {
 		return "", err
 	}
@@ -89,8 +93,12 @@ func (c *Client) Append(ctx context.Context, fileID string, r io.Reader, size in
 	}
 	h := &storagepb.AppendHeader{FileId: fileID, Size: announced(size)}
 	if err := c.stream(cancel, "append", r,
-		func() error { return stream.Send(&storagepb.AppendRequest{Msg: &storagepb.AppendRequest_Header{Header: h}}) },
-		func(b []byte) error { return stream.Send(&storagepb.AppendRequest{Msg: &storagepb.AppendRequest_Chunk{Chunk: b}}) },
+		func() error {
+			return stream.Send(&storagepb.AppendRequest{Msg: &storagepb.AppendRequest_Header{Header: h}})
+		},
+		func(b []byte) error {
+			return stream.Send(&storagepb.AppendRequest{Msg: &storagepb.AppendRequest_Chunk{Chunk: b}})
+		},
 	); err != nil {
 		return err
 	}
@@ -108,8 +116,12 @@ func (c *Client) Modify(ctx context.Context, fileID string, offset int64, r io.R
 	}
 	h := &storagepb.ModifyHeader{FileId: fileID, Offset: offset, Size: announced(size)}
 	if err := c.stream(cancel, "modify", r,
-		func() error { return stream.Send(&storagepb.ModifyRequest{Msg: &storagepb.ModifyRequest_Header{Header: h}}) },
-		func(b []byte) error { return stream.Send(&storagepb.ModifyRequest{Msg: &storagepb.ModifyRequest_Chunk{Chunk: b}}) },
+		func() error {
+			return stream.Send(&storagepb.ModifyRequest{Msg: &storagepb.ModifyRequest_Header{Header: h}})
+		},
+		func(b []byte) error {
+			return stream.Send(&storagepb.ModifyRequest{Msg: &storagepb.ModifyRequest_Chunk{Chunk: b}})
+		},
 	); err != nil {
 		return err
 	}
