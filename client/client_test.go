@@ -290,4 +290,3 @@ func TestNewConfig(t *testing.T) {
 		t.Errorf("New with no storage = %v; want ErrInvalid", err)
 	}
 }
-

@@ -169,4 +169,3 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	f.n += int64(n)
 	return n, err
 }
-
