@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/storage"
+)
+
+type nodeAddrs struct{ GRPC, HTTP string }
+
+// serve loads the config files, starts the node and blocks until ctx is done.
+func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, ready func(nodeAddrs)) error {
+	boot := slog.New(slog.NewTextHandler(stderr, nil))
+	sc, err := conf.LoadStorage(confPath, boot)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(sc.LogLevel)}))
+	if modPath == "" {
+		modPath = sc.HTTP.ModFastDFSConf
+	}
+	var mod *conf.Mod
+	if modPath != "" {
+		if mod, err = conf.LoadMod(modPath, log); err != nil {
+			return err
+		}
+	}
+	node, err := storage.New(storage.Config{Storage: *sc, Mod: mod, Logger: log})
+	if err != nil {
+		return err
+	}
+	if err := node.Start(); err != nil {
+		node.Close()
+		return err
+	}
+	if ready != nil {
+		ready(nodeAddrs{GRPC: node.GRPCAddr(), HTTP: node.HTTPAddr()})
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	return node.Close()
+}
+
+func logLevel(s string) slog.Level {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning", "notice":
+		return slog.LevelWarn
+	case "error", "err", "crit", "alert", "emerg":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+const devStorageConf = `# storage.conf written by "storage -dev": a single standalone node on 127.0.0.1.
+# Edit freely; "storage -dev" keeps an existing file. Relative paths are relative to this file.
+group_name = group1
+bind_addr = 127.0.0.1
+port = 23000
+base_path = ..
+store_path_count = 1
+store_path0 = ..
+# Depot's HTTP download module (FastDFS needed nginx with fastdfs-nginx-module for this).
+http.server_port = 8888
+http.mod_fastdfs_conf = mod_fastdfs.conf
+# A dev machine keeps little free space in reserve.
+reserved_storage_space = 1%
+log_level = info
+`
+
+const devModConf = `# mod_fastdfs.conf written by "storage -dev".
+base_path = ..
+group_name = group1
+url_have_group_name = true
+store_path_count = 1
+store_path0 = ..
+response_mode = redirect
+storage_sync_file_max_delay = 86400
+# To require signed download URLs, set check_token = true and sign with
+#   fdfs -storage 127.0.0.1:23000 -secret <secret_key> sign <file id>
+http.anti_steal.check_token = false
+http.anti_steal.secret_key = change-me
+http.anti_steal.token_ttl = 900
+`
+
+// writeDevConfig creates dir/conf/{storage,mod_fastdfs}.conf unless they exist and returns
+// the storage.conf path.
+func writeDevConfig(dir string) (string, error) {
+	confDir := filepath.Join(dir, "conf")
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		return "", fmt.Errorf("dev data folder: %w", err)
+	}
+	for name, body := range map[string]string{"storage.conf": devStorageConf, "mod_fastdfs.conf": devModConf} {
+		p := filepath.Join(confDir, name)
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if os.IsExist(err) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("dev config %s: %w", p, err)
+		}
+		_, err = f.WriteString(body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return "", fmt.Errorf("dev config %s: %w", p, err)
+		}
+	}
+	return filepath.Join(confDir, "storage.conf"), nil
+}
+
+func printDevHelp(w io.Writer, confPath string, a nodeAddrs) {
+	fmt.Fprintf(w, `Depot storage is ready (dev mode).
+  gRPC  %[1]s    HTTP  http://%[2]s
+  config %[3]s (and mod_fastdfs.conf beside it)
+
+Upload and download:
+  id=$(go run ./cmd/fdfs -storage %[1]s upload README.md)
+  go run ./cmd/fdfs -storage %[1]s download "$id" copy.md
+  curl -s http://%[2]s/"$id"
+
+Signed URLs: set http.anti_steal.check_token = true in mod_fastdfs.conf, restart, then
+  curl -s "http://%[2]s$(go run ./cmd/fdfs -secret change-me sign "$id")"
+Stop with Ctrl-C.
+`, a.GRPC, a.HTTP, confPath)
+}

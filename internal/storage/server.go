@@ -1,0 +1,208 @@
+// Package storage is a Depot storage node: it opens the store paths, serves the gRPC
+// StorageService and the HTTP download module, and (later) reports to trackers.
+//
+// Lifecycle: New opens everything that can fail (store, config files, log files) without
+// listening; Start binds the listeners, so a port accepts connections only once the node is
+// ready to serve; Close stops both servers and releases the store.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/httpd"
+	"github.com/depotfs/depot/internal/storagesvc"
+)
+
+// Config is everything a node needs, already loaded and validated.
+type Config struct {
+	Storage conf.Storage
+	// Mod is mod_fastdfs.conf; nil means the module's defaults for a single group.
+	Mod    *conf.Mod
+	Logger *slog.Logger
+	// InterfaceAddrs lists the host's addresses (tests); nil = net.InterfaceAddrs.
+	InterfaceAddrs func() ([]net.Addr, error)
+}
+
+// Server is a running storage node.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	ident    Identity
+	store    *disk.Store
+	extra    []*disk.Store // other groups' store paths named in mod_fastdfs.conf
+	handler  *httpd.Handler
+	grpcSrv  *grpc.Server
+	httpSrv  *http.Server
+	logFile  io.Closer
+	grpcLn   net.Listener
+	httpLn   net.Listener
+	closeMu  sync.Once
+	closeErr error
+	wg       sync.WaitGroup
+}
+
+// New opens the node's store and prepares its servers without listening.
+func New(cfg Config) (*Server, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	sc := cfg.Storage
+	ident, err := resolveIdentity(sc.BindAddr, sc.UseStorageID, sc.ServerID, cfg.InterfaceAddrs)
+	if err != nil {
+		return nil, fmt.Errorf("storage identity: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, ident: ident}
+
+	paths := make([]disk.PathConfig, len(sc.StorePaths))
+	for i, p := range sc.StorePaths {
+		paths[i] = disk.PathConfig{Dir: p.Path, ReadOnly: p.ReadOnly}
+	}
+	dataDir := filepath.Join(sc.BasePath, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("base_path %q: %w", sc.BasePath, err)
+	}
+	s.store, err = disk.Open(disk.Options{
+		Group:          sc.GroupName,
+		Paths:          paths,
+		SubdirCount:    sc.SubdirCountPerPath,
+		DistributeMode: sc.FileDistributePathMode,
+		RotateCount:    sc.FileDistributeRotateCount,
+		StatFile:       filepath.Join(dataDir, "storage_stat.dat"),
+		Reserved:       disk.Reserved{Percent: sc.ReservedStorageSpace.Percent, Bytes: sc.ReservedStorageSpace.Bytes},
+		Source:         ident.Source,
+		Logger:         log.With("component", "disk"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	hcfg, logFile, err := s.httpConfig()
+	if err != nil {
+		s.store.Close()
+		return nil, err
+	}
+	s.logFile = logFile
+	s.handler, err = httpd.New(hcfg)
+	if err != nil {
+		s.closeFiles()
+		return nil, fmt.Errorf("http module: %w", err)
+	}
+	s.httpSrv = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	s.grpcSrv = grpc.NewServer()
+	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc")}).Register(s.grpcSrv)
+	return s, nil
+}
+
+// Store returns the node's store (tests and embedding).
+func (s *Server) Store() *disk.Store { return s.store }
+
+// Identity returns who the node is.
+func (s *Server) Identity() Identity { return s.ident }
+
+// Start binds the gRPC and HTTP listeners on bind_addr and serves until Close.
+func (s *Server) Start() error {
+	sc := s.cfg.Storage
+	host := sc.BindAddr
+	var err error
+	s.grpcLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(sc.Port)))
+	if err != nil {
+		return fmt.Errorf("grpc listener (port %d): %w", sc.Port, err)
+	}
+	s.httpLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(sc.HTTP.ServerPort)))
+	if err != nil {
+		s.grpcLn.Close()
+		return fmt.Errorf("http listener (http.server_port %d): %w", sc.HTTP.ServerPort, err)
+	}
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		if err := s.grpcSrv.Serve(s.grpcLn); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			s.log.Error("grpc server stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.log.Info("storage node ready", "group", sc.GroupName, "grpc", s.grpcLn.Addr().String(),
+		"http", s.httpLn.Addr().String(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
+	return nil
+}
+
+// GRPCAddr returns the gRPC listener's address (after Start).
+func (s *Server) GRPCAddr() string { return s.grpcLn.Addr().String() }
+
+// HTTPAddr returns the HTTP listener's address (after Start).
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Serve starts the node and blocks until ctx is done, then closes it.
+func (s *Server) Serve(ctx context.Context) error {
+	if err := s.Start(); err != nil {
+		s.Close()
+		return err
+	}
+	<-ctx.Done()
+	return s.Close()
+}
+
+// Close stops the servers (in-flight gRPC calls finish, HTTP connections get 5 s) and closes
+// the store. It is safe to call more than once.
+func (s *Server) Close() error {
+	s.closeMu.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if s.httpLn != nil {
+			_ = s.httpSrv.Shutdown(ctx)
+		}
+		if s.grpcLn != nil {
+			stopped := make(chan struct{})
+			go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
+			select {
+			case <-stopped:
+			case <-ctx.Done():
+				s.grpcSrv.Stop()
+			}
+		}
+		s.wg.Wait()
+		s.closeErr = s.closeFiles()
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeFiles() error {
+	var errs []error
+	if s.handler != nil {
+		s.handler.Close()
+	}
+	if s.logFile != nil {
+		errs = append(errs, s.logFile.Close())
+	}
+	for _, st := range s.extra {
+		errs = append(errs, st.Close())
+	}
+	errs = append(errs, s.store.Close())
+	return errors.Join(errs...)
+}
