@@ -46,6 +46,14 @@ func (r *chunkReader) expectEOF() error {
 	return err
 }
 
+// headerErr turns a stream that ended before its header into ErrProtocol.
+func headerErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: stream ended before the header", ErrProtocol)
+	}
+	return err
+}
+
 // chunkOf extracts a data chunk from a client message; a second header is a protocol error.
 func chunkOf(data []byte, isChunk bool) ([]byte, error) {
 	if !isChunk {
@@ -58,7 +66,7 @@ func chunkOf(data []byte, isChunk bool) ([]byte, error) {
 func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 	first, err := stream.Recv()
 	if err != nil {
-		return toStatus(fmt.Errorf("upload: reading header: %w", err))
+		return toStatus(fmt.Errorf("upload: reading header: %w", headerErr(err)))
 	}
 	h := first.GetHeader()
 	if h == nil {
@@ -132,7 +140,7 @@ func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storag
 func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
 	first, err := stream.Recv()
 	if err != nil {
-		return toStatus(fmt.Errorf("append: reading header: %w", err))
+		return toStatus(fmt.Errorf("append: reading header: %w", headerErr(err)))
 	}
 	h := first.GetHeader()
 	if h == nil {
@@ -166,7 +174,7 @@ func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
 func (s *Service) Modify(stream storagepb.StorageService_ModifyServer) error {
 	first, err := stream.Recv()
 	if err != nil {
-		return toStatus(fmt.Errorf("modify: reading header: %w", err))
+		return toStatus(fmt.Errorf("modify: reading header: %w", headerErr(err)))
 	}
 	h := first.GetHeader()
 	if h == nil {

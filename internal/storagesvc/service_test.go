@@ -1,0 +1,140 @@
+package storagesvc_test
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/depotfs/depot/internal/storagesvc"
+	"github.com/depotfs/depot/internal/storagesvc/svctest"
+	"github.com/depotfs/depot/proto/storagepb"
+)
+
+func rawClient(t *testing.T, srv *svctest.Server) storagepb.StorageServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(srv.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatalf("grpc.NewClient(%s): %v", srv.Addr, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return storagepb.NewStorageServiceClient(conn)
+}
+
+func header(h *storagepb.UploadHeader) *storagepb.UploadRequest {
+	return &storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Header{Header: h}}
+}
+
+func chunk(b []byte) *storagepb.UploadRequest {
+	return &storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Chunk{Chunk: b}}
+}
+
+// sendUpload sends msgs on one Upload call and returns the response or error.
+func sendUpload(t *testing.T, c storagepb.StorageServiceClient, msgs ...*storagepb.UploadRequest) (*storagepb.UploadResponse, error) {
+	t.Helper()
+	stream, err := c.Upload(t.Context())
+	if err != nil {
+		t.Fatalf("Upload: %v", err)
+	}
+	for _, m := range msgs {
+		if err := stream.Send(m); err != nil {
+			break // the server ended the call; CloseAndRecv has its status
+		}
+	}
+	return stream.CloseAndRecv()
+}
+
+func TestUploadProtocol(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	normal := &storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: -1}
+	tests := []struct {
+		name string
+		msgs []*storagepb.UploadRequest
+		want codes.Code
+	}{
+		{"ok", []*storagepb.UploadRequest{header(normal), chunk([]byte("hi"))}, codes.OK},
+		{"no messages", nil, codes.InvalidArgument},
+		{"chunk first", []*storagepb.UploadRequest{chunk([]byte("hi"))}, codes.InvalidArgument},
+		{"two headers", []*storagepb.UploadRequest{header(normal), chunk([]byte("a")), header(normal)}, codes.InvalidArgument},
+		{"size below -1", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: -1, Size: -2})}, codes.InvalidArgument},
+		{"trunk kind", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{Kind: storagepb.FileKind_FILE_KIND_TRUNK, StorePathIndex: -1, Size: -1})}, codes.InvalidArgument},
+		{"missing store path", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: 7, Size: -1})}, codes.InvalidArgument},
+		{"slave of malformed master", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{Kind: storagepb.FileKind_FILE_KIND_SLAVE, MasterFileId: "group1/x", Prefix: "_s", Size: -1})}, codes.InvalidArgument},
+		{"bad metadata", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: -1, Size: -1, Metadata: map[string]string{"": "x"}}), chunk([]byte("data"))}, codes.InvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := srv.Files(t)
+			resp, err := sendUpload(t, c, tt.msgs...)
+			if got := status.Code(err); got != tt.want {
+				t.Fatalf("code %v (%v); want %v", got, err, tt.want)
+			}
+			if tt.want != codes.OK {
+				if after := srv.Files(t); !slices.Equal(before, after) {
+					t.Errorf("failed upload changed the store:\nbefore %v\nafter  %v", before, after)
+				}
+				return
+			}
+			if !strings.HasPrefix(resp.GetFileId(), svctest.Group+"/M00/") {
+				t.Errorf("file id %q: want %s/M00/...", resp.GetFileId(), svctest.Group)
+			}
+		})
+	}
+}
+
+func TestDownloadChunks(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	data := bytes.Repeat([]byte("0123456789abcdef"), (2*storagesvc.ChunkSize+100)/16)
+	resp, err := sendUpload(t, c, header(&storagepb.UploadHeader{StorePathIndex: -1, Size: int64(len(data))}), chunk(data[:1000]), chunk(data[1000:]))
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	stream, err := c.Download(t.Context(), &storagepb.DownloadRequest{FileId: resp.GetFileId()})
+	if err != nil {
+		t.Fatalf("Download: %v", err)
+	}
+	var got []byte
+	var sizes []int
+	for {
+		m, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Recv: %v", err)
+		}
+		got = append(got, m.GetData()...)
+		sizes = append(sizes, len(m.GetData()))
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("downloaded %d bytes, want the %d uploaded", len(got), len(data))
+	}
+	if want := []int{storagesvc.ChunkSize, storagesvc.ChunkSize, len(data) - 2*storagesvc.ChunkSize}; !slices.Equal(sizes, want) {
+		t.Errorf("chunk sizes %v; want %v", sizes, want)
+	}
+}
+
+func TestFileInfoFields(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	resp, err := sendUpload(t, c, header(&storagepb.UploadHeader{Ext: "bin", StorePathIndex: 0, Size: 4}), chunk([]byte("data")))
+	if err != nil {
+		t.Fatalf("upload: %v", err)
+	}
+	fi, err := c.FileInfo(t.Context(), &storagepb.FileInfoRequest{FileId: resp.GetFileId()})
+	if err != nil {
+		t.Fatalf("FileInfo(%s): %v", resp.GetFileId(), err)
+	}
+	if fi.GetSize() != 4 || fi.GetKind() != storagepb.FileKind_FILE_KIND_NORMAL || fi.GetSourceIp() != "127.0.0.1" ||
+		fi.GetCrc32() != 0xadf3f363 || fi.GetCreateTime() == 0 || fi.GetTrunk() != nil {
+		t.Errorf("FileInfo = %v; want size 4, normal, 127.0.0.1, crc32 adf3f363, a create time, no trunk", fi)
+	}
+}
