@@ -31,3 +31,21 @@ func writeFiles(t *testing.T, files map[string]string) string {
 }
 
 const fixtures = "../../testdata/fastdfs-conf"
+
+// slogBuf is a logger with its output buffer.
+type slogBuf struct {
+	log *slog.Logger
+	buf *bytes.Buffer
+}
+
+func newSlogBuf() *slogBuf {
+	l, b := captureLog()
+	return &slogBuf{l, b}
+}
+
+func (s *slogBuf) empty(t *testing.T) {
+	t.Helper()
+	if s.buf.Len() != 0 {
+		t.Errorf("unexpected log output:\n%s", s.buf)
+	}
+}

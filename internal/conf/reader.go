@@ -102,8 +102,11 @@ func (d *doc) parse(path string, data []byte, stack []string) error {
 // includeTarget recognises `#include file` (any case, then a space or tab).
 func includeTarget(line string) (string, bool) {
 	const kw = "#include"
-	if len(line) <= len(kw) || !strings.EqualFold(line[:len(kw)], kw) {
+	if len(line) < len(kw) || !strings.EqualFold(line[:len(kw)], kw) {
 		return "", false
+	}
+	if len(line) == len(kw) {
+		return "", true // an include without a file name: an error
 	}
 	if c := line[len(kw)]; c != ' ' && c != '\t' {
 		return "", false
