@@ -47,11 +47,7 @@ func newDistributor(file string, subdirs, rotate int, log *slog.Logger) *distrib
 		}
 		return d
 	}
-	vals, others := parseStatFile(b)
-	d.others = others
-	d.high = clampCounter(vals[keyDistHigh], subdirs)
-	d.low = clampCounter(vals[keyDistLow], subdirs)
-	d.count = clampCounter(vals[keyDistCount], rotate)
+	d.load(b)
 	return d
 }
 
@@ -120,21 +116,36 @@ func (d *distributor) save() error {
 		d.mu.Unlock()
 		return nil
 	}
-	var b bytes.Buffer
-	for _, l := range d.others {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	fmt.Fprintf(&b, "%s=%d\n%s=%d\n%s=%d\n", keyDistHigh, d.high, keyDistLow, d.low, keyDistCount, d.count)
+	b := d.render()
 	d.dirty = false
 	d.mu.Unlock()
-	if err := writeFileAtomic(d.file, b.Bytes()); err != nil {
+	if err := writeFileAtomic(d.file, b); err != nil {
 		d.mu.Lock()
 		d.dirty = true
 		d.mu.Unlock()
 		return fmt.Errorf("disk: save %s: %w", d.file, err)
 	}
 	return nil
+}
+
+// render formats the stat file: the lines that are not ours, then the counters. d.mu is held.
+func (d *distributor) render() []byte {
+	var b bytes.Buffer
+	for _, l := range d.others {
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	fmt.Fprintf(&b, "%s=%d\n%s=%d\n%s=%d\n", keyDistHigh, d.high, keyDistLow, d.low, keyDistCount, d.count)
+	return b.Bytes()
+}
+
+// load sets the counters and the other lines from the content of a stat file.
+func (d *distributor) load(b []byte) {
+	vals, others := parseStatFile(b)
+	d.others = others
+	d.high = clampCounter(vals[keyDistHigh], d.subdirs)
+	d.low = clampCounter(vals[keyDistLow], d.subdirs)
+	d.count = clampCounter(vals[keyDistCount], d.rotate)
 }
 
 // writeFileAtomic replaces path with b: temp file in the same directory, fsync, rename,

@@ -1,7 +1,6 @@
 package disk
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"io"
@@ -111,5 +110,3 @@ func pattern(n int) []byte {
 	}
 	return b
 }
-
-var _ = bytes.Equal

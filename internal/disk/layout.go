@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -146,9 +145,6 @@ func createTemp(p *storePath) (*os.File, string, error) {
 	}
 	return nil, "", fmt.Errorf("disk: no free temp name in %s: %w", p.tmp, ErrExists)
 }
-
-// isTempName reports whether name is one of Depot's scratch names.
-func isTempName(name string) bool { return strings.HasPrefix(name, tmpPrefix) }
 
 // syncDir fsyncs a directory so that a rename or unlink in it is durable.
 func syncDir(dir string) error {
