@@ -100,13 +100,13 @@ func (s *Store) SetMeta(id fileid.ID, m map[string]string, merge bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Stat(id); err != nil {
-		return err
-	}
 	path := p.data + id.RelPath() + metaSuffix
 	mu := s.lockFor(id.Name())
 	mu.Lock()
 	defer mu.Unlock()
+	if _, err := s.Stat(id); err != nil {
+		return err
+	}
 	if merge {
 		old, err := readMeta(path)
 		if err != nil {

@@ -125,6 +125,9 @@ func (s *Store) Delete(id fileid.ID) error {
 	if err != nil {
 		return err
 	}
+	mu := s.lockFor(id.Name())
+	mu.Lock()
+	defer mu.Unlock()
 	if slot, ok := id.Trunk(); ok {
 		if err := s.freeTrunkSlot(p, id, slot); err != nil {
 			return err

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/depotfs/depot/internal/fileid"
@@ -252,5 +254,53 @@ func TestParseMeta(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConcurrentChanges: appends, metadata updates and reads of one appender file interleave
+// without losing appends; a concurrent delete wins cleanly.
+func TestConcurrentChanges(t *testing.T) {
+	s := openStore(t, Options{})
+	id := uploadBytes(t, s, nil, UploadOptions{Appender: true})
+	const n = 20
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.Append(t.Context(), id, strings.NewReader("ab"), 2); err != nil {
+				t.Error(err)
+			}
+			if err := s.SetMeta(id, map[string]string{fmt.Sprint("k", i): "v"}, true); err != nil {
+				t.Error(err)
+			}
+			if _, err := s.Meta(id); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, _ := readAll(t, s, id)
+	if string(got) != strings.Repeat("ab", n) {
+		t.Errorf("content %q", got)
+	}
+	if m, err := s.Meta(id); err != nil || len(m) != n {
+		t.Errorf("Meta = %d entries, %v; want %d", len(m), err, n)
+	}
+	for range 4 {
+		wg.Go(func() {
+			if err := s.Delete(id); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Error(err)
+			}
+			if err := s.SetMeta(id, map[string]string{"late": "x"}, true); err != nil && !errors.Is(err, ErrNotFound) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := s.Stat(id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Stat after Delete = %v", err)
+	}
+	p := &s.paths[0]
+	if _, err := os.Stat(p.data + id.RelPath() + "-m"); !os.IsNotExist(err) {
+		t.Errorf("metadata outlives its file: %v", err)
 	}
 }

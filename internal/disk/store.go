@@ -72,7 +72,9 @@ type Store struct {
 	rand  func() uint32
 	bufs  sync.Pool // *[bufSize]byte
 	dist  *distributor
-	locks [lockStripes]sync.Mutex // per-file serialisation of in-place writes and metadata
+	locks [lockStripes]sync.Mutex // per-ID serialisation of in-place writes, metadata, delete
+	// trunkLocks serialise header writes per trunk file; taken inside locks, never around them.
+	trunkLocks [lockStripes]sync.Mutex
 
 	pathMu   sync.Mutex
 	nextPath int // round robin over writable store paths
@@ -255,13 +257,19 @@ func (s *Store) pathOf(index int) (*storePath, bool) {
 	return &s.paths[index], true
 }
 
-// lockFor returns the stripe lock serialising in-place writes to the file named name.
-func (s *Store) lockFor(name string) *sync.Mutex {
+// lockFor returns the stripe lock serialising changes to the file named name.
+func (s *Store) lockFor(name string) *sync.Mutex { return &s.locks[stripe(name)] }
+
+// trunkLockFor returns the stripe lock serialising header writes to a trunk file.
+func (s *Store) trunkLockFor(path string) *sync.Mutex { return &s.trunkLocks[stripe(path)] }
+
+// stripe hashes a name (FNV-1a) to a lock stripe.
+func stripe(name string) uint32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(name); i++ {
 		h = (h ^ uint32(name[i])) * 16777619
 	}
-	return &s.locks[h%lockStripes]
+	return h % lockStripes
 }
 
 // osErr maps an OS error to the package's sentinels where one applies.

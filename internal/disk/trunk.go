@@ -120,7 +120,7 @@ func readTrunkHeader(f *os.File, id fileid.ID, slot fileid.TrunkSlot) (byte, err
 // freeTrunkSlot marks the slot of id free (type 0) after checking its header, and fsyncs.
 func (s *Store) freeTrunkSlot(p *storePath, id fileid.ID, slot fileid.TrunkSlot) error {
 	path := trunkPath(p, id, slot)
-	mu := s.lockFor(path)
+	mu := s.trunkLockFor(path)
 	mu.Lock()
 	defer mu.Unlock()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
