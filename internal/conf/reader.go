@@ -3,6 +3,7 @@ package conf
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,7 @@ func parseDoc(path string, data []byte) (*doc, error) {
 }
 
 func (d *doc) readFile(path string, stack []string) error {
-	data, err := os.ReadFile(path)
+	data, err := readConfFile(path)
 	if err != nil {
 		return &Error{File: path, Err: err}
 	}
@@ -134,11 +135,37 @@ func (d *doc) include(from string, line int, target string, stack []string) erro
 	if len(stack) >= maxIncludeDepth {
 		return fail(fmt.Errorf("%s: nested deeper than %d: %w", target, maxIncludeDepth, ErrInclude))
 	}
-	data, err := os.ReadFile(target)
+	data, err := readConfFile(target)
 	if err != nil {
 		return fail(fmt.Errorf("%w: %w", ErrInclude, err))
 	}
 	return d.parse(target, data, append(stack[:len(stack):len(stack)], target))
+}
+
+// maxConfFile bounds the size of one configuration file.
+const maxConfFile = 16 << 20
+
+// readConfFile reads a regular file of at most maxConfFile bytes, so that a stray
+// `#include /dev/zero` fails instead of eating memory.
+func readConfFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file: %w", path, ErrInvalidValue)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxConfFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfFile {
+		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, maxConfFile, ErrInvalidValue)
+	}
+	return data, nil
 }
 
 func isRemote(name string) bool {
