@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,8 @@ func TestFixtureNotFound(t *testing.T) {
 		"store path 1":   mustParse(t, "group1/M01/00/00/fwAAAWsEB46AMBAuAAAQAIkhtgI007.bin"),
 		"missing dir":    mustParse(t, "group1/M00/0A/00/fwAAAWsEB46AMBAuAAAQAIkhtgI007.bin"),
 		"missing slave":  mustParse(t, "group1/M00/00/00/fwAAAWsEB-yAHShKAAAADg4Qul0296_small.txt"),
+		"metadata file":  mustParse(t, "group1/M00/00/00/fwAAAWsEB-yAHShKAAAADg4Qul0296.txt-m"),
+		"slave metadata": mustParse(t, "group1/M00/00/00/fwAAAWsEB-yAHShKAAAADg4Qul0296_big.txt-m"),
 	}
 	for name, id := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -188,6 +191,16 @@ func TestFixtureWritable(t *testing.T) {
 		}
 	}
 	master := mustParse(t, fixtureFiles[1].id)
+	metaID := mustParse(t, "group1/M00/00/00/fwAAAWsEB-yAHShKAAAADg4Qul0296.txt-m")
+	if err := s.Delete(metaID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete of a metadata file by ID = %v, want ErrNotFound", err)
+	}
+	if id, err := s.UploadSlave(t.Context(), master, "", "txt-m", strings.NewReader("x"), 1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("UploadSlave over the metadata file = %s, %v; want ErrInvalid", id, err)
+	}
+	if m, err := s.Meta(master); err != nil || m["width"] != "160" {
+		t.Errorf("metadata damaged: %v, %v", m, err)
+	}
 	if err := s.Delete(master); err != nil {
 		t.Fatal(err)
 	}

@@ -133,6 +133,9 @@ func (s *Store) Delete(id fileid.ID) error {
 			return err
 		}
 	} else {
+		if isMetaFile(p, id) {
+			return fmt.Errorf("disk: delete %s: a metadata file: %w", id, ErrNotFound)
+		}
 		path := p.data + id.RelPath()
 		st, err := os.Lstat(path)
 		if err == nil && st.IsDir() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -41,6 +42,9 @@ func (s *Store) open(id fileid.ID, followLink bool) (File, error) {
 	}
 	if slot, ok := id.Trunk(); ok {
 		return s.openTrunk(p, id, slot, followLink)
+	}
+	if isMetaFile(p, id) {
+		return File{}, fmt.Errorf("disk: open %s: a metadata file: %w", id, ErrNotFound)
 	}
 	f, err := os.Open(p.data + id.RelPath())
 	if err != nil {
@@ -123,6 +127,9 @@ func (s *Store) Stat(id fileid.ID) (Info, error) {
 		f.F.Close()
 		return Info{Size: f.Size, ModTime: f.ModTime, CRC32: id.CRC32()}, nil
 	}
+	if isMetaFile(p, id) {
+		return Info{}, fmt.Errorf("disk: stat %s: a metadata file: %w", id, ErrNotFound)
+	}
 	st, err := os.Stat(p.data + id.RelPath())
 	if err != nil {
 		return Info{}, openErr(id, err)
@@ -134,4 +141,16 @@ func (s *Store) Stat(id fileid.ID) (Info, error) {
 		return Info{Size: st.Size(), ModTime: id.Created(), CRC32: id.CRC32()}, nil
 	}
 	return Info{Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// isMetaFile reports whether a slave ID names the metadata file of another file: its name is
+// "<name>-m" and <name> exists. Slave names are the only ones long enough for that; the check
+// costs a stat only for names ending in "-m".
+func isMetaFile(p *storePath, id fileid.ID) bool {
+	rel := id.RelPath()
+	if id.Kind() != fileid.Slave || !strings.HasSuffix(rel, metaSuffix) {
+		return false
+	}
+	_, err := os.Lstat(p.data + rel[:len(rel)-len(metaSuffix)])
+	return err == nil
 }

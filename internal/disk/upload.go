@@ -66,6 +66,7 @@ func (s *Store) Upload(ctx context.Context, r io.Reader, o UploadOptions) (filei
 		err = renameNoReplace(tmp, dir+id.Name())
 		if err == nil {
 			if err := syncDir(dir); err != nil {
+				os.Remove(dir + id.Name())
 				return fileid.ID{}, fmt.Errorf("disk: upload %s: %w", id, osErr(err))
 			}
 			return id, nil
@@ -98,6 +99,9 @@ func (s *Store) UploadSlave(ctx context.Context, master fileid.ID, prefix, ext s
 		return fileid.ID{}, fmt.Errorf("disk: slave %s: %s: %w", id, p.dir, ErrReadOnly)
 	}
 	final := p.data + id.RelPath()
+	if isMetaFile(p, id) {
+		return fileid.ID{}, fmt.Errorf("disk: slave %s: name of a metadata file: %w", id, ErrInvalid)
+	}
 	if _, err := os.Lstat(final); err == nil {
 		return fileid.ID{}, fmt.Errorf("disk: slave %s: %w", id, ErrExists)
 	}
@@ -119,6 +123,7 @@ func (s *Store) UploadSlave(ctx context.Context, master fileid.ID, prefix, ext s
 	}
 	dir := final[:len(final)-len(id.Name())]
 	if err := syncDir(dir); err != nil {
+		os.Remove(final)
 		return fileid.ID{}, fmt.Errorf("disk: slave %s: %w", id, osErr(err))
 	}
 	return id, nil
