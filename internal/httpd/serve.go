@@ -14,48 +14,33 @@ import (
 // serveFile answers a GET or HEAD for a file found here: conditionals, ranges, then the body.
 func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File) (int, int64) {
 	size := f.Size
-	// Header values are formatted into one buffer and turned into one string; each header
-	// gets a one-element slice of a shared backing array.
-	var buf [160]byte
+	// Header values are formatted into one stack buffer and turned into one string at the
+	// end; each header gets a one-element slice of one shared backing array.
+	var buf [192]byte
 	b := buf[:0]
 	var lastMod time.Time
-	hasETag := false
 	switch id.Kind() {
 	case fileid.Normal, fileid.Trunk:
 		lastMod = id.Created().UTC()
 		b = appendETag(b, id.CRC32(), size)
-		hasETag = true
 	default: // slave and appender files: the ID holds the master's time and no size
 		lastMod = f.ModTime.UTC().Truncate(time.Second)
 	}
 	etagEnd := len(b)
 	b = lastMod.AppendFormat(b, http.TimeFormat)
 	lmEnd := len(b)
+	etag := string(b[:etagEnd]) // does not escape: compared only
 
 	hd := w.Header()
-	vals := make([]string, 6)
-	s := string(b)
-	etag := s[:etagEnd]
-	vals[0] = s[etagEnd:lmEnd]
-	hd["Last-Modified"] = vals[0:1:1]
-	if hasETag {
-		vals[1] = etag
-		hd["Etag"] = vals[1:2:2]
-	}
 	switch preconditions(r.Header, etag, lastMod) {
 	case http.StatusNotModified:
+		h.setValidators(hd, string(b), etagEnd, lmEnd)
 		w.WriteHeader(http.StatusNotModified)
 		return http.StatusNotModified, 0
 	case http.StatusPreconditionFailed:
 		return h.fail(w, r, http.StatusPreconditionFailed, "precondition failed (If-Match / If-Unmodified-Since)")
 	}
-	hd["Accept-Ranges"] = hvBytes
-	if fn, ok := queryValue(r.URL.RawQuery, "filename"); ok && fn != "" {
-		vals[2] = contentDisposition(fn)
-		hd["Content-Disposition"] = vals[2:3:3]
-	}
 	ctype := h.contentType(id.Name())
-
 	var rbuf [1]byteRange
 	ranges := rbuf[:0]
 	if rv := r.Header["Range"]; len(rv) > 0 && size > 0 && ifRangeAllows(r.Header, etag, lastMod) {
@@ -64,26 +49,25 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 		switch {
 		case errors.Is(err, errRangeUnit):
 			ranges = ranges[:0]
-		case errors.Is(err, errRangeUnsatisfiable) || errors.Is(err, errRangeSyntax) || errors.Is(err, errRangeTooMany):
-			hd["Content-Range"] = []string{"bytes */" + itoa(size)}
-			return h.fail(w, r, http.StatusRequestedRangeNotSatisfiable, "range not satisfiable: "+err.Error())
-		}
-		if len(ranges) > 1 {
-			if !h.cfg.MultiRange {
-				hd["Content-Range"] = []string{"bytes */" + itoa(size)}
-				return h.fail(w, r, http.StatusRequestedRangeNotSatisfiable, "range not satisfiable: multiple ranges are disabled")
-			}
-			if sumRanges(ranges) > size { // overlapping ranges: answer with the whole file
-				ranges = ranges[:0]
-			}
+		case err != nil:
+			return h.failRange(w, r, size, b, etagEnd, lmEnd, "range not satisfiable: "+err.Error())
+		case len(ranges) > 1 && !h.cfg.MultiRange:
+			return h.failRange(w, r, size, b, etagEnd, lmEnd, "range not satisfiable: multiple ranges are disabled")
+		case len(ranges) > 1 && sumRanges(ranges) > size: // overlapping ranges: send the whole file
+			ranges = ranges[:0]
 		}
 	}
+	hd["Accept-Ranges"] = hvBytes
+	if fn, ok := queryValue(r.URL.RawQuery, "filename"); ok && fn != "" {
+		hd["Content-Disposition"] = []string{contentDisposition(fn)}
+	}
 	if len(ranges) > 1 {
+		h.setValidators(hd, string(b), etagEnd, lmEnd)
 		return h.serveMultipart(w, r, f, ranges, ctype[0])
 	}
 	hd["Content-Type"] = ctype
 	status, start, n := http.StatusOK, int64(0), size
-	b = b[:0]
+	crStart := len(b)
 	if len(ranges) == 1 {
 		status, start, n = http.StatusPartialContent, ranges[0].start, ranges[0].length
 		b = append(b, "bytes "...)
@@ -95,14 +79,36 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 	}
 	crEnd := len(b)
 	b = strconv.AppendInt(b, n, 10)
-	s = string(b)
-	if crEnd > 0 {
-		vals[3] = s[:crEnd]
-		hd["Content-Range"] = vals[3:4:4]
+	str := string(b)
+	vals := h.setValidators(hd, str, etagEnd, lmEnd)
+	if crEnd > crStart {
+		vals[2] = str[crStart:crEnd]
+		hd["Content-Range"] = vals[2:3:3]
 	}
-	vals[4] = s[crEnd:]
-	hd["Content-Length"] = vals[4:5:5]
+	vals[3] = str[crEnd:]
+	hd["Content-Length"] = vals[3:4:4]
 	return h.sendBody(w, r, f, status, start, n)
+}
+
+// setValidators sets ETag (when etagEnd > 0) and Last-Modified from str[:etagEnd] and
+// str[etagEnd:lmEnd], and returns the backing array for two more one-element values.
+func (h *Handler) setValidators(hd http.Header, str string, etagEnd, lmEnd int) []string {
+	vals := make([]string, 4)
+	vals[0] = str[etagEnd:lmEnd]
+	hd["Last-Modified"] = vals[0:1:1]
+	if etagEnd > 0 {
+		vals[1] = str[:etagEnd]
+		hd["Etag"] = vals[1:2:2]
+	}
+	return vals
+}
+
+// failRange answers 416 with Content-Range: bytes */size.
+func (h *Handler) failRange(w http.ResponseWriter, r *http.Request, size int64, b []byte, etagEnd, lmEnd int, msg string) (int, int64) {
+	hd := w.Header()
+	h.setValidators(hd, string(b), etagEnd, lmEnd)
+	hd["Content-Range"] = []string{"bytes */" + itoa(size)}
+	return h.fail(w, r, http.StatusRequestedRangeNotSatisfiable, msg)
 }
 
 // sendBody writes the status and n bytes of f from start. The copy goes from the request's own
