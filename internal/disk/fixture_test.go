@@ -2,6 +2,7 @@ package disk
 
 import (
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,9 +63,13 @@ func TestFixtureServedInPlace(t *testing.T) {
 			if info.Size != tc.size || !info.ModTime.Equal(want) {
 				t.Errorf("Stat = %+v", info)
 			}
+			sum, err := s.Checksum(id)
+			if err != nil || sum != crc32.ChecksumIEEE(b) {
+				t.Errorf("Checksum = %#x, %v", sum, err)
+			}
 			if id.Kind() == fileid.Normal || id.Kind() == fileid.Trunk {
-				if info.CRC32 != id.CRC32() {
-					t.Errorf("Stat CRC32 %#x, want %#x", info.CRC32, id.CRC32())
+				if info.CRC32 != id.CRC32() || sum != id.CRC32() {
+					t.Errorf("Stat CRC32 %#x, Checksum %#x, want %#x", info.CRC32, sum, id.CRC32())
 				}
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,6 +51,9 @@ func TestAppender(t *testing.T) {
 		info, err := s.Stat(id)
 		if err != nil || info.Size != int64(len(want)) || info.CRC32 != 0 {
 			t.Errorf("%s: Stat = %+v, %v", step, info, err)
+		}
+		if sum, err := s.Checksum(id); err != nil || sum != crc32.ChecksumIEEE(want) {
+			t.Errorf("%s: Checksum = %#x, %v", step, sum, err)
 		}
 	}
 	check("upload")

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/depotfs/depot/internal/fileid"
 )
 
 // Errors. Every returned error wraps one of these, with the id or path that failed.
@@ -107,6 +109,11 @@ func (o *Options) validate() error {
 	}
 	if o.Reserved.Percent < 0 || o.Reserved.Percent >= 100 || o.Reserved.Bytes < 0 {
 		return fmt.Errorf("disk: reserved_storage_space %+v: %w", o.Reserved, ErrInvalid)
+	}
+	if o.Group != "" {
+		if err := fileid.ValidGroup(o.Group); err != nil {
+			return fmt.Errorf("disk: group %q: %w: %w", o.Group, ErrInvalid, err)
+		}
 	}
 	for i, p := range o.Paths {
 		if p.Dir == "" {

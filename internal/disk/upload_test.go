@@ -418,6 +418,7 @@ func TestOpenOptions(t *testing.T) {
 		"mode 2":       {Paths: []PathConfig{{Dir: "/x"}}, DistributeMode: 2},
 		"percent 100":  {Paths: []PathConfig{{Dir: "/x"}}, Reserved: Reserved{Percent: 100}},
 		"empty dir":    {Paths: []PathConfig{{Dir: ""}}},
+		"bad group":    {Paths: []PathConfig{{Dir: "/x"}}, Group: "group-1"},
 		"missing ro":   {Paths: []PathConfig{{Dir: "/nonexistent/depot", ReadOnly: true}}},
 		"path is file": {Paths: []PathConfig{{Dir: "/etc/hostname", ReadOnly: true}}},
 	}
