@@ -29,7 +29,8 @@ type Config struct {
 	Trackers []string
 	// Secret is http.anti_steal.secret_key, used by Sign and SignedURL.
 	Secret string
-	// DialTimeout bounds New's wait for the connection (0: DefaultDialTimeout).
+	// DialTimeout bounds New's wait for the connection (0: DefaultDialTimeout). New also
+	// fails at once when the first connection attempt fails (refused, unresolvable).
 	DialTimeout time.Duration
 	Logger      *slog.Logger // nil discards
 }
@@ -74,7 +75,8 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// waitReady connects conn and waits until it is ready or timeout passes.
+// waitReady connects conn and waits until it is ready; it fails at the first failed
+// connection attempt or when timeout passes.
 func waitReady(conn *grpc.ClientConn, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -86,6 +88,9 @@ func waitReady(conn *grpc.ClientConn, timeout time.Duration) error {
 		}
 		if s == connectivity.Shutdown {
 			return fmt.Errorf("connection shut down")
+		}
+		if s == connectivity.TransientFailure {
+			return fmt.Errorf("connection failed")
 		}
 		if !conn.WaitForStateChange(ctx, s) {
 			return fmt.Errorf("no connection after %v (state %v)", timeout, s)

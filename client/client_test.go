@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/depotfs/depot/client"
 	"github.com/depotfs/depot/internal/storagesvc/svctest"
@@ -288,5 +289,26 @@ func TestNewConfig(t *testing.T) {
 	}
 	if _, err := client.New(client.Config{}); !errors.Is(err, client.ErrInvalid) {
 		t.Errorf("New with no storage = %v; want ErrInvalid", err)
+	}
+}
+
+func TestNewUnreachable(t *testing.T) {
+	srv := svctest.Start(t)
+	srv.Stop()
+	if _, err := client.New(client.Config{Storage: srv.Addr}); !errors.Is(err, client.ErrUnavailable) || !strings.Contains(err.Error(), srv.Addr) {
+		t.Errorf("New(stopped %s) = %v; want ErrUnavailable naming the address", srv.Addr, err)
+	}
+}
+
+func TestClientSign(t *testing.T) {
+	srv := svctest.Start(t)
+	c := dial(t, srv) // Secret FastDFS1234567890
+	ts := time.Unix(vecTS, 0)
+	if got := c.Sign(vecID, ts); got != vecToken {
+		t.Errorf("Sign = %s; want %s", got, vecToken)
+	}
+	want := "https://cdn.example.com/" + vecID + "?token=" + vecToken + "&ts=1795426279"
+	if got := c.SignedURL("https://cdn.example.com", vecID, ts); got != want {
+		t.Errorf("SignedURL = %s; want %s", got, want)
 	}
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/depotfs/depot/internal/conf"
 )
 
-// clientConf holds the client.conf keys fdfs uses.
+// clientConf holds what fdfs takes from client.conf.
 type clientConf struct {
 	StorageServer  string   // storage_server (a Depot key): the storage's gRPC HOST:PORT
 	TrackerServers []string // tracker_server, repeated
@@ -19,31 +20,29 @@ type clientConf struct {
 	ConnectTimeout time.Duration
 }
 
-// loadClientConf reads the keys fdfs needs from a FastDFS-style client.conf: `key = value`
-// lines, `#` comments, `#include file` relative to the including file, last value wins
-// except for the repeated tracker_server.
+// loadClientConf reads client.conf with conf.LoadClient (FastDFS keys, validation) and
+// the Depot key storage_server, which conf.Client does not carry yet.
 func loadClientConf(path string) (clientConf, error) {
-	var c clientConf
-	err := readConfFile(path, 0, func(key, value string) error {
-		switch key {
-		case "storage_server":
-			c.StorageServer = value
-		case "tracker_server":
-			c.TrackerServers = append(c.TrackerServers, value)
-		case "http.anti_steal.secret_key":
-			c.Secret = value
-		case "connect_timeout":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 0 {
-				return fmt.Errorf("connect_timeout = %q: want seconds", value)
-			}
-			c.ConnectTimeout = time.Duration(n) * time.Second
+	c, err := conf.LoadClient(path, nil)
+	if err != nil {
+		return clientConf{}, err
+	}
+	out := clientConf{TrackerServers: c.TrackerServers, Secret: c.AntiSteal.SecretKey, ConnectTimeout: c.ConnectTimeout}
+	err = readConfFile(path, 0, func(key, value string) error {
+		if key != "storage_server" {
+			return nil
 		}
+		if err := conf.CheckHostPort(value); err != nil {
+			return fmt.Errorf("storage_server: %w", err)
+		}
+		out.StorageServer = value
 		return nil
 	})
-	return c, err
+	return out, err
 }
 
+// readConfFile calls set for each `key = value` line of a FastDFS-style file: `#` comments,
+// `#include file` relative to the including file, sections skipped.
 func readConfFile(path string, depth int, set func(key, value string) error) error {
 	if depth > 8 {
 		return fmt.Errorf("%s: #include nested too deep", path)

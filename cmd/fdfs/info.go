@@ -76,4 +76,3 @@ func cmdInfo(ctx context.Context, e *env, args []string) error {
 	}
 	return nil
 }
-
