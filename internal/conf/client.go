@@ -87,6 +87,9 @@ func (c *Client) Validate() error {
 			errs = append(errs, keyErr("tracker_server", err))
 		}
 	}
+	if c.UseStorageID && !c.LoadFDFSParametersFromTracker && c.StorageIDsFilename == "" {
+		errs = append(errs, keyErr("storage_ids_filename", fmt.Errorf("needed with use_storage_id: %w", ErrRequired)))
+	}
 	if c.ConnectFirstBy != "tracker" && c.ConnectFirstBy != "last-connected" {
 		errs = append(errs, keyErr("connect_first_by", invalid("value (want tracker or last-connected)", c.ConnectFirstBy)))
 	}

@@ -35,6 +35,16 @@ type HTTPConf struct {
 	AntiSteal           AntiSteal
 }
 
+// httpKeys are the keys HTTPConf reads; other files accept them silently.
+var httpKeys = []string{
+	"http.disabled", "http.need_find_content_type", "http.server_port",
+	"http.default_content_type", "http.mime_types_filename", "http.multi_range.enabled",
+	"http.multi_range.max_ranges", "http.anti_steal.check_token", "http.anti_steal.token_ttl",
+	"http.anti_steal.secret_key", "http.anti_steal.token_check_fail",
+	"http.anti_steal.refuse_zero_ts", "http.anti_steal.refuse_future_ts",
+	"http.anti_steal.future_skew",
+}
+
 // DefaultHTTP returns the values used for keys absent from http.conf. MimeTypes is nil
 // here; loaders fill it from the file or the built-in table.
 func DefaultHTTP() HTTPConf {

@@ -83,3 +83,48 @@ func nonEmpty(vs []string) []string {
 	}
 	return out
 }
+
+// iniComparable reports whether data avoids the constructs where the FastDFS dialect and
+// ini.v1 knowingly differ (see TestAgreesWithIni).
+func iniComparable(data string) bool {
+	if strings.ContainsAny(data, "`\"\r\x00") || strings.Contains(strings.ToLower(data), "#include") {
+		return false
+	}
+	for _, l := range strings.Split(data, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, ";") || strings.HasPrefix(l, "[") {
+			return false // ini.v1: ';' comments; sections are compared in TestAgreesWithIni
+		}
+	}
+	return true
+}
+
+// FuzzAgainstIni checks that the reader and ini.v1 agree on the common subset.
+func FuzzAgainstIni(f *testing.F) {
+	seedFiles(f, func(b []byte) { f.Add(b) })
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !iniComparable(string(data)) {
+			return
+		}
+		d, err := parseDoc(filepath.Join(dir, "x.conf"), data)
+		if err != nil {
+			return
+		}
+		file, err := ini.LoadSources(iniOptions, data)
+		if err != nil {
+			return
+		}
+		want := map[string][]string{}
+		for _, k := range file.Section("").Keys() {
+			want[k.Name()] = nonEmpty(k.ValueWithShadows())
+		}
+		got := map[string][]string{}
+		for _, en := range d.entries {
+			got[en.Key] = nonEmpty(append(got[en.Key], en.Value))
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("reader %q\nini.v1 %q", got, want)
+		}
+	})
+}

@@ -276,6 +276,9 @@ func (s *Storage) Validate() error {
 	if s.UseStorageID && s.StorageIDsFilename == "" {
 		add(keyErr("storage_ids_filename", fmt.Errorf("needed with use_storage_id: %w", ErrRequired)))
 	}
+	if s.ServerID != "" && !validServerID(s.ServerID) {
+		add(keyErr("server_id", invalid("storage id (want 1..16777215, no leading zeros)", s.ServerID)))
+	}
 	add(checkLogLevel("log_level", s.LogLevel))
 	if u := s.HTTP.AdvertiseURL; u != "" {
 		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {

@@ -173,6 +173,7 @@ func (t *Tracker) bind(b *binder) {
 	b.boolean("use_connection_pool", &t.UseConnectionPool)
 	b.seconds("connection_pool_max_idle_time", &t.ConnectionPoolMaxIdleTime)
 	b.ignore(trackerIgnored...)
+	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
 }
 
