@@ -3,9 +3,11 @@ package client_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -264,6 +266,10 @@ func TestDeleteAndErrors(t *testing.T) {
 			_, err := c.Upload(ctx, strings.NewReader("abcdef"), client.UploadOptions{Size: 2})
 			return err
 		}, client.ErrInvalid},
+		{"refused early while streaming 5 MiB", func() error {
+			_, err := c.Upload(ctx, bytes.NewReader(randomBytes(5<<20, 3)), client.UploadOptions{Ext: "toolongext"})
+			return err
+		}, client.ErrInvalid},
 		{"extension too long", func() error {
 			_, err := c.Upload(ctx, strings.NewReader("a"), client.UploadOptions{Ext: "toolongext"})
 			return err
@@ -310,5 +316,35 @@ func TestClientSign(t *testing.T) {
 	want := "https://cdn.example.com/" + vecID + "?token=" + vecToken + "&ts=1795426279"
 	if got := c.SignedURL("https://cdn.example.com", vecID, ts); got != want {
 		t.Errorf("SignedURL = %s; want %s", got, want)
+	}
+}
+
+func TestConcurrentTransfers(t *testing.T) {
+	srv := svctest.Start(t)
+	c := dial(t, srv)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			data := randomBytes(300_000+i*1000, uint64(100+i))
+			id, err := c.Upload(t.Context(), bytes.NewReader(data), client.UploadOptions{Ext: "bin"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			var buf bytes.Buffer
+			if _, err := c.Download(t.Context(), id, &buf, 0, 0); err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(buf.Bytes(), data) {
+				errs <- fmt.Errorf("%s: downloaded bytes differ from the %d uploaded", id, len(data))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
