@@ -1,0 +1,18 @@
+package meta
+
+// Bucket names: every bucket of the tracker's bbolt file is listed here.
+var (
+	bucketInfo     = []byte("info")     // schema version
+	bucketGroups   = []byte("groups")   // group name → Group
+	bucketStorages = []byte("storages") // group "\x00" storage key → Storage
+	bucketCursors  = []byte("cursors")  // cursor name → uint64 (decimal text)
+)
+
+// allBuckets are created when the file is opened.
+var allBuckets = [][]byte{bucketInfo, bucketGroups, bucketStorages, bucketCursors}
+
+// keySchema in bucketInfo holds the schema version of the file.
+var keySchema = []byte("schema")
+
+// schemaVersion is the version of the record layout this package writes.
+const schemaVersion = "1"
