@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -21,6 +22,8 @@ type Options struct {
 	// Group is the group this node serves; file IDs naming another group are refused.
 	Group  string
 	Logger *slog.Logger // nil discards
+	// TokenTTL is how long an upload token is remembered (0: DefaultTokenTTL).
+	TokenTTL time.Duration
 }
 
 // Service implements storagepb.StorageServiceServer over a disk.Store.
@@ -32,6 +35,8 @@ type Service struct {
 	group string
 	log   *slog.Logger
 	bufs  sync.Pool // *[]byte of ChunkSize
+
+	tokens *uploadTokens
 }
 
 var _ storagepb.StorageServiceServer = (*Service)(nil)
@@ -42,7 +47,7 @@ func New(store *disk.Store, o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, group: o.Group, log: log}
+	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL)}
 	s.bufs.New = func() any { b := make([]byte, ChunkSize); return &b }
 	return s
 }

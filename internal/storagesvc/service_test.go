@@ -138,3 +138,42 @@ func TestFileInfoFields(t *testing.T) {
 		t.Errorf("FileInfo = %v; want size 4, normal, 127.0.0.1, crc32 adf3f363, a create time, no trunk", fi)
 	}
 }
+
+func TestUploadTokenRetryStoresOnce(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	tok := []byte("0123456789abcdef")
+	h := &storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: 5, UploadToken: tok}
+	first, err := sendUpload(t, c, header(h), chunk([]byte("hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Files(t)
+	again, err := sendUpload(t, c, header(h), chunk([]byte("hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.GetFileId() != first.GetFileId() {
+		t.Errorf("retry with the same token = %q; want %q", again.GetFileId(), first.GetFileId())
+	}
+	if after := srv.Files(t); !slices.Equal(before, after) {
+		t.Errorf("files after the retry = %v; want %v", after, before)
+	}
+	// A different token is a different upload.
+	h2 := &storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: 5, UploadToken: []byte("fedcba9876543210")}
+	other, err := sendUpload(t, c, header(h2), chunk([]byte("hello")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other.GetFileId() == first.GetFileId() {
+		t.Error("a new token returned the old file ID")
+	}
+	// A failed upload (short stream) does not poison its token.
+	h3 := &storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: 5, UploadToken: []byte("short-then-full!")}
+	if _, err := sendUpload(t, c, header(h3), chunk([]byte("he"))); err == nil {
+		t.Fatal("short upload succeeded")
+	}
+	if r, err := sendUpload(t, c, header(h3), chunk([]byte("hello"))); err != nil || r.GetFileId() == "" {
+		t.Errorf("retry after a failed upload = %v, %v", r, err)
+	}
+}

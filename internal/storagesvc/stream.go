@@ -80,7 +80,26 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 		_, ok := m.GetMsg().(*storagepb.UploadRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
+	var finish func(string)
+	if tok := h.GetUploadToken(); len(tok) > 0 {
+		prev, fin, err := s.tokens.begin(stream.Context(), tok)
+		if err != nil {
+			return toStatus(fmt.Errorf("upload: %w", err))
+		}
+		if prev != "" {
+			s.log.Debug("upload retried with a known token", "file_id", prev)
+			return stream.SendAndClose(&storagepb.UploadResponse{FileId: prev})
+		}
+		finish = fin
+	}
 	id, err := s.upload(stream, h, r)
+	if finish != nil {
+		if err != nil {
+			finish("")
+		} else {
+			finish(id.String())
+		}
+	}
 	if err != nil {
 		return toStatus(err)
 	}

@@ -99,7 +99,11 @@ type UploadHeader struct {
 	MasterFileId string `protobuf:"bytes,5,opt,name=master_file_id,json=masterFileId,proto3" json:"master_file_id,omitempty"`
 	Prefix       string `protobuf:"bytes,6,opt,name=prefix,proto3" json:"prefix,omitempty"`
 	// metadata is stored with the file; the upload fails if it cannot be stored.
-	Metadata      map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Metadata map[string]string `protobuf:"bytes,7,rep,name=metadata,proto3" json:"metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// upload_token is a random key the client picks for one logical upload (16 bytes, or empty).
+	// A storage that already stored an upload with this token in the last minutes answers with
+	// that file's ID and stores nothing: a client whose answer was lost retries safely.
+	UploadToken   []byte `protobuf:"bytes,8,opt,name=upload_token,json=uploadToken,proto3" json:"upload_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +183,13 @@ func (x *UploadHeader) GetPrefix() string {
 func (x *UploadHeader) GetMetadata() map[string]string {
 	if x != nil {
 		return x.Metadata
+	}
+	return nil
+}
+
+func (x *UploadHeader) GetUploadToken() []byte {
+	if x != nil {
+		return x.UploadToken
 	}
 	return nil
 }
@@ -1333,7 +1344,7 @@ var File_storage_proto protoreflect.FileDescriptor
 
 const file_storage_proto_rawDesc = "" +
 	"\n" +
-	"\rstorage.proto\x12\x10depot.storage.v1\"\xd3\x02\n" +
+	"\rstorage.proto\x12\x10depot.storage.v1\"\xf6\x02\n" +
 	"\fUploadHeader\x12.\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1a.depot.storage.v1.FileKindR\x04kind\x12\x10\n" +
 	"\x03ext\x18\x02 \x01(\tR\x03ext\x12(\n" +
@@ -1341,7 +1352,8 @@ const file_storage_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12$\n" +
 	"\x0emaster_file_id\x18\x05 \x01(\tR\fmasterFileId\x12\x16\n" +
 	"\x06prefix\x18\x06 \x01(\tR\x06prefix\x12H\n" +
-	"\bmetadata\x18\a \x03(\v2,.depot.storage.v1.UploadHeader.MetadataEntryR\bmetadata\x1a;\n" +
+	"\bmetadata\x18\a \x03(\v2,.depot.storage.v1.UploadHeader.MetadataEntryR\bmetadata\x12!\n" +
+	"\fupload_token\x18\b \x01(\fR\vuploadToken\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"h\n" +

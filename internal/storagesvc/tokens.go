@@ -1,0 +1,94 @@
+package storagesvc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// DefaultTokenTTL is how long a storage remembers an upload token when Options.TokenTTL is 0.
+const DefaultTokenTTL = 10 * time.Minute
+
+// maxTokenLen bounds UploadHeader.upload_token (clients send 16 random bytes).
+const maxTokenLen = 64
+
+// uploadTokens remembers, for a while, which file each upload token produced, so a client
+// that retries an upload whose answer was lost gets the same file ID instead of a second
+// file. An upload in flight holds its token: a retry with the same token waits for it.
+type uploadTokens struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu        sync.Mutex
+	done      map[string]tokenEntry
+	busy      map[string]chan struct{}
+	nextSweep time.Time
+}
+
+type tokenEntry struct {
+	id      string
+	expires time.Time
+}
+
+func newUploadTokens(ttl time.Duration) *uploadTokens {
+	if ttl <= 0 {
+		ttl = DefaultTokenTTL
+	}
+	return &uploadTokens{ttl: ttl, now: time.Now, done: map[string]tokenEntry{}, busy: map[string]chan struct{}{}}
+}
+
+// begin claims token for an upload. It returns the file ID when an upload with this token
+// already succeeded; otherwise the caller uploads and then calls finish with the new ID
+// ("" when the upload failed, which frees the token for a retry).
+func (t *uploadTokens) begin(ctx context.Context, token []byte) (id string, finish func(id string), err error) {
+	if len(token) > maxTokenLen {
+		return "", nil, fmt.Errorf("%w: upload token of %d bytes (at most %d)", ErrBadRequest, len(token), maxTokenLen)
+	}
+	key := string(token)
+	t.mu.Lock()
+	for {
+		now := t.now()
+		t.sweep(now)
+		if e, ok := t.done[key]; ok && now.Before(e.expires) {
+			t.mu.Unlock()
+			return e.id, nil, nil
+		}
+		ch, ok := t.busy[key]
+		if !ok {
+			break
+		}
+		t.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		}
+		t.mu.Lock()
+	}
+	ch := make(chan struct{})
+	t.busy[key] = ch
+	t.mu.Unlock()
+	return "", func(id string) {
+		t.mu.Lock()
+		if id != "" {
+			t.done[key] = tokenEntry{id: id, expires: t.now().Add(t.ttl)}
+		}
+		delete(t.busy, key)
+		t.mu.Unlock()
+		close(ch)
+	}, nil
+}
+
+// sweep drops expired entries, at most once per ttl/4. The caller holds mu.
+func (t *uploadTokens) sweep(now time.Time) {
+	if now.Before(t.nextSweep) {
+		return
+	}
+	t.nextSweep = now.Add(t.ttl / 4)
+	for k, e := range t.done {
+		if !now.Before(e.expires) {
+			delete(t.done, k)
+		}
+	}
+}
