@@ -31,6 +31,10 @@
 //   - unknown keys are logged as warnings through the injected *slog.Logger; FastDFS keys
 //     Depot does not use are accepted silently.
 //
+// gopkg.in/ini.v1 is used only as a reference in tests: it cannot report file:line per key,
+// has no #include, reads ';' lines as comments and unquotes some values FastDFS keeps as
+// written, so the production reader is the small scanner in reader.go.
+//
 // Errors are *Error values that name the file, the line and the key, wrapping one of the
 // sentinel errors (ErrInvalidValue, ErrRequired, ...). A loader reports every problem it
 // finds, joined with errors.Join.

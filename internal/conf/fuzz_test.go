@@ -120,3 +120,32 @@ func FuzzMimeTypes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoaders runs every loader on the same text: no panics, and a successful load
+// validates.
+func FuzzLoaders(f *testing.F) {
+	seedFiles(f, func(b []byte) { f.Add(b) })
+	f.Add([]byte("base_path=/a\ngroup_count=2\nurl_have_group_name=1\n[group1]\ngroup_name=g\nstore_path_count=300\n"))
+	dir := f.TempDir()
+	name := filepath.Join(dir, "x.conf")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if s, err := LoadStorage(name, nil); err == nil && s.Validate() != nil {
+			t.Fatalf("loaded storage does not validate: %v", s.Validate())
+		}
+		if tr, err := LoadTracker(name, nil); err == nil && tr.Validate() != nil {
+			t.Fatalf("loaded tracker does not validate: %v", tr.Validate())
+		}
+		if c, err := LoadClient(name, nil); err == nil && c.Validate() != nil {
+			t.Fatalf("loaded client does not validate: %v", c.Validate())
+		}
+		if m, err := LoadMod(name, nil); err == nil && m.Validate() != nil {
+			t.Fatalf("loaded mod does not validate: %v", m.Validate())
+		}
+		if h, err := LoadHTTP(name, nil); err == nil && h.Validate() != nil {
+			t.Fatalf("loaded http does not validate: %v", h.Validate())
+		}
+	})
+}

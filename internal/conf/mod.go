@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// maxGroups is the most groups a FastDFS cluster has (FDFS_MAX_GROUPS).
+const maxGroups = 512
+
 // ResponseMode is what the download module does with a file not (yet) on this node.
 type ResponseMode int
 
@@ -148,6 +151,12 @@ func (m *Mod) bind(b *binder) {
 		return
 	}
 	b.ignore("store_path_count") // global store paths are not used in multi-group mode
+	if m.GroupCount > maxGroups {
+		e, _ := b.get("group_count")
+		b.fail(e, invalid(fmt.Sprintf("group count (want 0..%d)", maxGroups), e.Value))
+		m.Groups = nil
+		return
+	}
 	m.Groups = make([]ModGroup, m.GroupCount)
 	for i := range m.Groups {
 		g := &m.Groups[i]
