@@ -22,7 +22,8 @@ type Client struct {
 	LoadFDFSParametersFromTracker bool
 	UseStorageID                  bool
 	StorageIDsFilename            string
-	TrackerHTTPPort               int // http.tracker_server_port (legacy; read for compatibility)
+	TrackerHTTPPort               int    // http.tracker_server_port (legacy; read for compatibility)
+	StorageServer                 string // storage_server (Depot): a storage's host:port, for use without a tracker
 	// Only CheckToken and SecretKey are read from client.conf.
 	AntiSteal AntiSteal
 }
@@ -61,6 +62,12 @@ func LoadClient(path string, log *slog.Logger) (*Client, error) {
 	b.boolean("use_storage_id", &c.UseStorageID)
 	b.str("storage_ids_filename", &c.StorageIDsFilename)
 	b.integer("http.tracker_server_port", &c.TrackerHTTPPort)
+	if e, ok := b.value("storage_server"); ok {
+		if err := CheckHostPort(e.Value); err != nil {
+			b.fail(e, err)
+		}
+		c.StorageServer = e.Value
+	}
 	b.boolean("http.anti_steal.check_token", &c.AntiSteal.CheckToken)
 	b.str("http.anti_steal.secret_key", &c.AntiSteal.SecretKey)
 	b.ignore("storage_sync_file_max_delay", "http.anti_steal.token_ttl")
@@ -85,6 +92,11 @@ func (c *Client) Validate() error {
 	for _, t := range c.TrackerServers {
 		if err := CheckHostPort(t); err != nil {
 			errs = append(errs, keyErr("tracker_server", err))
+		}
+	}
+	if c.StorageServer != "" {
+		if err := CheckHostPort(c.StorageServer); err != nil {
+			errs = append(errs, keyErr("storage_server", err))
 		}
 	}
 	if c.UseStorageID && !c.LoadFDFSParametersFromTracker && c.StorageIDsFilename == "" {

@@ -45,13 +45,14 @@ var httpKeys = []string{
 	"http.anti_steal.future_skew",
 }
 
-// DefaultHTTP returns the values used for keys absent from http.conf. MimeTypes is nil
-// here; loaders fill it from the file or the built-in table.
+// DefaultHTTP returns the values used for keys absent from http.conf, with the built-in
+// mime table.
 func DefaultHTTP() HTTPConf {
 	return HTTPConf{
 		NeedFindContentType: true,
 		ServerPort:          80,
 		DefaultContentType:  "application/octet-stream",
+		MimeTypes:           BuiltinMimeTypes(),
 		MultiRangeEnabled:   true,
 		MultiRangeMaxRanges: 16,
 		AntiSteal: AntiSteal{

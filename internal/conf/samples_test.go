@@ -46,8 +46,12 @@ func TestSamples(t *testing.T) {
 		},
 		"client.conf": func(p string, t *testing.T, nl func() *slogBuf) {
 			b := nl()
-			if _, err := LoadClient(p, b.log); err != nil {
+			c, err := LoadClient(p, b.log)
+			if err != nil {
 				t.Fatal(err)
+			}
+			if c.StorageServer != "127.0.0.1:23000" || len(c.TrackerServers) != 0 {
+				t.Errorf("got %+v", c)
 			}
 			b.empty(t)
 		},

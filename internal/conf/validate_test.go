@@ -53,6 +53,7 @@ func TestRequiredKeys(t *testing.T) {
 		{"tracker id type", "tracker.conf", "base_path=/a\nid_type_in_filename = name\n", tracker, ErrInvalidValue, "id_type_in_filename", 2},
 		{"tracker slots", "tracker.conf", "base_path=/a\nslot_min_size = 4K\nslot_max_size = 4K\n", tracker, ErrInvalidValue, "slot_max_size", 3},
 		{"client secret", "client.conf", "http.anti_steal.check_token = true\n", client, ErrRequired, "http.anti_steal.secret_key", 0},
+		{"client storage_server", "client.conf", "\nstorage_server = 127.0.0.1\n", client, ErrInvalidValue, "storage_server", 2},
 		{"client connect_first_by", "client.conf", "connect_first_by = x\n", client, ErrInvalidValue, "connect_first_by", 1},
 		{"mod base_path", "mod_fastdfs.conf", "group_name = g\n", mod, ErrRequired, "base_path", 0},
 		{"mod group_name", "mod_fastdfs.conf", "base_path = /a\n", mod, ErrRequired, "group_name", 0},
