@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -165,7 +166,7 @@ func (s *Storage) bind(b *binder) {
 	b.integer("disk_reader_threads", &s.DiskReaderThreads)
 	b.integer("disk_writer_threads", &s.DiskWriterThreads)
 	b.integer("sync_min_threads", &s.SyncMinThreads)
-	if e, ok := b.value("sync_max_threads"); ok && e.Value != "auto" {
+	if e, ok := b.value("sync_max_threads"); ok && !strings.EqualFold(e.Value, "auto") {
 		b.integer("sync_max_threads", &s.SyncMaxThreads)
 	}
 	b.millis("sync_wait_msec", &s.SyncWait)
