@@ -34,7 +34,13 @@ func (e *Error) Error() string {
 		s += ":" + strconv.Itoa(e.Line)
 	}
 	if e.Key != "" {
-		s += ": key " + strconv.Quote(e.Key)
+		if s != "" {
+			s += ": "
+		}
+		s += "key " + strconv.Quote(e.Key)
+	}
+	if s == "" {
+		return e.Err.Error()
 	}
 	return s + ": " + e.Err.Error()
 }

@@ -190,6 +190,10 @@ func TestErrorFormat(t *testing.T) {
 	if got, want := e.Error(), `storage.conf:12: key "port": invalid integer "abc": invalid value`; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	s := DefaultStorage()
+	if got, want := s.Validate().Error(), `key "base_path": required key missing`; !strings.HasPrefix(got, want) {
+		t.Errorf("Validate() = %q, want prefix %q", got, want)
+	}
 	e = &Error{File: "storage.conf", Key: "base_path", Err: ErrRequired}
 	if got, want := e.Error(), `storage.conf: key "base_path": required key missing`; got != want {
 		t.Errorf("got %q, want %q", got, want)
