@@ -1,0 +1,105 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/depotfs/depot/internal/meta"
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// opDeleteStorage is the only replicated decision so far.
+const opDeleteStorage = "delete_storage"
+
+// command is a replicated decision, JSON-encoded for Coordinator.Propose.
+type command struct {
+	Op    string `json:"op"`
+	Group string `json:"group"`
+	Key   string `json:"key"`
+}
+
+// decodeCommand parses a replicated decision.
+func decodeCommand(data []byte) (command, error) {
+	var c command
+	if err := json.Unmarshal(data, &c); err != nil {
+		return command{}, fmt.Errorf("%w: command: %v", ErrInvalid, err)
+	}
+	if c.Op != opDeleteStorage || c.Group == "" || c.Key == "" {
+		return command{}, fmt.Errorf("%w: command %q group %q key %q", ErrInvalid, c.Op, c.Group, c.Key)
+	}
+	return c, nil
+}
+
+// DeleteStorage removes a storage that is not ACTIVE or ONLINE. Only the leader decides.
+func (s *Server) DeleteStorage(ctx context.Context, req *trackerpb.DeleteStorageRequest) (*trackerpb.DeleteStorageResponse, error) {
+	err := s.deleteStorage(ctx, req.GetGroup(), req.GetStorageKey())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &trackerpb.DeleteStorageResponse{}, nil
+}
+
+func (s *Server) deleteStorage(ctx context.Context, group, key string) error {
+	if !s.coord.IsLeader() {
+		leader, _ := s.coord.LeaderAddr()
+		return fmt.Errorf("%w: delete storage %s/%s: leader is %q", ErrNotLeader, group, key, leader)
+	}
+	s.mu.Lock()
+	st, err := s.lookup(group, key)
+	if err == nil && (st.Status == meta.StatusActive || st.Status == meta.StatusOnline) {
+		err = fmt.Errorf("%w: delete storage %s/%s: it is %s", ErrBusy, group, key, st.Status)
+	}
+	var cmd []byte
+	if err == nil {
+		cmd, err = json.Marshal(command{Op: opDeleteStorage, Group: group, Key: st.Key})
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := s.coord.Propose(ctx, cmd); err != nil {
+		return fmt.Errorf("delete storage %s/%s: %w", group, key, err)
+	}
+	return nil
+}
+
+// lookup finds a live (not deleted) storage by key, id or "addr:port"; the caller holds s.mu.
+func (s *Server) lookup(group, key string) (*meta.Storage, error) {
+	g := s.groups[group]
+	if g == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownGroup, group)
+	}
+	for _, st := range g.sorted() {
+		if st.Status == meta.StatusDeleted {
+			continue
+		}
+		if st.Key == key || st.ID == key || fmt.Sprintf("%s:%d", st.Addr, st.Port) == key {
+			return st, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s/%s", ErrUnknownStorage, group, key)
+}
+
+// Apply carries out a replicated decision. Every tracker applies the same decisions in the
+// same order; deleting a storage this tracker does not know is a no-op.
+func (s *Server) Apply(data []byte) error {
+	c, err := decodeCommand(data)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[c.Group]
+	if g == nil {
+		return nil
+	}
+	st := g.storages[c.Key]
+	if st == nil || st.Status == meta.StatusDeleted {
+		return nil
+	}
+	st.Status, st.SyncSource, st.SyncUntil = meta.StatusDeleted, "", 0
+	g.version++
+	s.log.Info("storage deleted", "group", c.Group, "storage", c.Key)
+	return s.saveStorage(st)
+}

@@ -1,0 +1,31 @@
+// Package tracker is Depot's tracker server: the TrackerService of proto/tracker.proto.
+//
+// A tracker knows the groups of a cluster and the storages in each group, from what the
+// storages report: they Join every tracker and Heartbeat to it with disk usage per store
+// path and sync progress per peer. Every tracker builds the same view on its own, so
+// placement (QueryStore), download routing (QueryFetch, QueryUpdate), listing, parameters and
+// OFFLINE marking all work on any single live tracker with no leader and no quorum. Only
+// decisions that must be the same everywhere (deleting a storage) go through the
+// Coordinator: the leader proposes them and every tracker's Server applies them in order.
+//
+// # Storage states
+//
+// States and numbers are FastDFS's (meta.Status). A new storage that has nothing to copy (its
+// group has no other member with files, or no member that could be a source) is ONLINE on
+// Join and ACTIVE on its first Heartbeat. Otherwise it is WAIT_SYNC with a sync source (a
+// member with files, ACTIVE preferred) and sync_until = the join time; its reports move it
+// on: sync progress from the source makes it SYNCING, initial_copy_done from the source makes
+// it ONLINE, the next Heartbeat ACTIVE. Replication itself is not part of this package.
+// ACTIVE or ONLINE storages that have not been heard from for check_active_interval are
+// marked OFFLINE by Run's sweep (period CheckInterval, 1 s by default); a Heartbeat or Join
+// brings an OFFLINE storage back. Only ACTIVE storages are readable or writable, as their
+// storage_ids.conf rw= mode allows.
+//
+// # Persistence
+//
+// Every change of a group or storage is written to the meta DB before the call returns, the
+// round-robin cursors every sweep. A restarted tracker loads everything and keeps the saved
+// states: a storage saved ACTIVE stays ACTIVE until the sweep finds its last heartbeat
+// (also saved) older than check_active_interval, exactly as if the tracker had never
+// stopped. So a restarted tracker answers clients at once.
+package tracker

@@ -1,0 +1,120 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/depotfs/depot/internal/meta"
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// Heartbeat records a storage's liveness, disk usage and sync progress.
+func (s *Server) Heartbeat(ctx context.Context, req *trackerpb.HeartbeatRequest) (*trackerpb.HeartbeatResponse, error) {
+	resp, err := s.heartbeat(req)
+	return resp, toStatus(err)
+}
+
+func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.HeartbeatResponse, error) {
+	s.coord.AddPeers(req.GetTrackerServers())
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.groups[req.GetGroup()]
+	if g == nil {
+		return nil, fmt.Errorf("%w: heartbeat: group %q", ErrUnknownStorage, req.GetGroup())
+	}
+	st := g.storages[req.GetStorageKey()]
+	if st == nil || st.Status == meta.StatusDeleted {
+		return nil, fmt.Errorf("%w: heartbeat: %s/%s (join again)", ErrUnknownStorage, req.GetGroup(), req.GetStorageKey())
+	}
+	disk, err := diskReport(st, req.GetDisk())
+	if err != nil {
+		return nil, err
+	}
+	old := st.Status
+	st.LastHeartbeat, st.HasFiles = now, req.GetHasFiles()
+	if disk != nil {
+		st.Disk = disk
+	}
+	if len(req.GetSync()) > 0 {
+		st.Sync = syncReport(req.GetSync())
+	}
+	s.advance(g, st, now)
+	if st.Status != old {
+		g.version++
+		s.log.Info("storage status", "group", st.Group, "storage", st.Key, "from", old, "to", st.Status)
+	}
+	if err := s.saveStorage(st); err != nil {
+		return nil, err
+	}
+	k := seenKey(st)
+	changed := s.seen[k] != g.version
+	s.seen[k] = g.version
+	return &trackerpb.HeartbeatResponse{
+		Status:  trackerpb.StorageStatus(st.Status),
+		Members: briefs(g),
+		Changed: changed,
+	}, nil
+}
+
+// advance moves a storage along on a heartbeat: ONLINE and OFFLINE become ACTIVE; WAIT_SYNC
+// and SYNCING follow the sync source's progress as the storage reports it.
+func (s *Server) advance(g *group, st *meta.Storage, now time.Time) {
+	switch st.Status {
+	case meta.StatusOnline, meta.StatusOffline:
+		st.Status = meta.StatusActive
+	case meta.StatusWaitSync, meta.StatusSyncing:
+		src := g.storages[st.SyncSource]
+		if src == nil || src.Status == meta.StatusDeleted {
+			// The source is gone: pick another one, or none is needed any more.
+			if n := syncSource(g, st.Key); n != nil {
+				st.Status, st.SyncSource, st.SyncUntil = meta.StatusWaitSync, n.Key, now.Unix()
+			} else {
+				st.Status, st.SyncSource, st.SyncUntil = meta.StatusOnline, "", 0
+			}
+			return
+		}
+		for _, p := range st.Sync {
+			if p.Peer != st.SyncSource {
+				continue
+			}
+			if p.InitialCopyDone {
+				st.Status, st.SyncSource, st.SyncUntil = meta.StatusOnline, "", 0
+			} else {
+				st.Status = meta.StatusSyncing
+			}
+		}
+	}
+}
+
+// diskReport validates a disk report: path indexes within the storage's store paths, each
+// at most once, free not above total. nil means no report.
+func diskReport(st *meta.Storage, in []*trackerpb.DiskUsage) ([]meta.Disk, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]meta.Disk, 0, len(in))
+	seen := map[int32]bool{}
+	for _, d := range in {
+		i := d.GetPathIndex()
+		if i < 0 || int(i) >= st.StorePathCount || seen[i] || d.GetFreeBytes() > d.GetTotalBytes() {
+			return nil, fmt.Errorf("%w: heartbeat %s: disk path %d (total %d, free %d) of %d store paths",
+				ErrInvalid, st.Key, i, d.GetTotalBytes(), d.GetFreeBytes(), st.StorePathCount)
+		}
+		seen[i] = true
+		out = append(out, meta.Disk{PathIndex: int(i), Total: d.GetTotalBytes(), Free: d.GetFreeBytes()})
+	}
+	return out, nil
+}
+
+func syncReport(in []*trackerpb.SyncProgress) []meta.Sync {
+	out := make([]meta.Sync, 0, len(in))
+	for _, p := range in {
+		out = append(out, meta.Sync{
+			Peer: p.GetPeerKey(), LastSyncedTS: p.GetLastSyncedTs(), LagFiles: p.GetLagFiles(),
+			LagBytes: p.GetLagBytes(), InitialCopyDone: p.GetInitialCopyDone(),
+		})
+	}
+	return out
+}

@@ -1,0 +1,224 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/meta"
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// Config is what New needs.
+type Config struct {
+	Tracker    conf.Tracker
+	StorageIDs *conf.StorageIDs // required when Tracker.UseStorageID
+	Meta       *meta.DB         // required; the caller closes it after Close
+	// Coordinator, when set, is used as is (the caller closes it). Else NewCoordinator, when
+	// set, is called with the Server as Applier; else the tracker is alone (NewSingle).
+	Coordinator    Coordinator
+	NewCoordinator func(Applier) (Coordinator, error)
+	// Addr, GossipAddr and RaftAddr are this tracker's advertised addresses (TrackerInfo).
+	Addr, GossipAddr, RaftAddr string
+	Now                        func() time.Time // default time.Now
+	CheckInterval              time.Duration    // OFFLINE sweep period; default 1 s
+	Logger                     *slog.Logger
+}
+
+// Validate checks the parts of c that New relies on.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Meta == nil {
+		errs = append(errs, errors.New("tracker: config: Meta is nil"))
+	}
+	if c.Tracker.UseStorageID && c.StorageIDs == nil {
+		errs = append(errs, errors.New("tracker: config: use_storage_id without StorageIDs"))
+	}
+	if c.Tracker.CheckActiveInterval <= 0 {
+		errs = append(errs, fmt.Errorf("tracker: config: check_active_interval %v", c.Tracker.CheckActiveInterval))
+	}
+	return errors.Join(errs...)
+}
+
+// group is a group and its storages in memory.
+type group struct {
+	meta     meta.Group
+	storages map[string]*meta.Storage // by key
+	version  uint64                   // bumped on every membership or status change
+}
+
+// sorted returns the group's storages in key order.
+func (g *group) sorted() []*meta.Storage {
+	out := make([]*meta.Storage, 0, len(g.storages))
+	for _, st := range g.storages {
+		out = append(out, st)
+	}
+	slices.SortFunc(out, func(a, b *meta.Storage) int { return compareKeys(a.Key, b.Key) })
+	return out
+}
+
+// Server is the TrackerService. It is safe for concurrent use.
+type Server struct {
+	trackerpb.UnimplementedTrackerServiceServer
+
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	coord     Coordinator
+	ownCoord  bool
+	closeOnce sync.Once
+
+	mu           sync.Mutex
+	groups       map[string]*group
+	cursors      map[string]uint64
+	cursorsDirty bool
+	seen         map[string]uint64 // "group\x00key" → group version of its last answer
+}
+
+// New loads the state saved in cfg.Meta and returns a Server.
+func New(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CheckInterval <= 0 {
+		cfg.CheckInterval = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, groups: map[string]*group{}, seen: map[string]uint64{}}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.Coordinator != nil:
+		s.coord = cfg.Coordinator
+	case cfg.NewCoordinator != nil:
+		c, err := cfg.NewCoordinator(s)
+		if err != nil {
+			return nil, fmt.Errorf("tracker: coordinator: %w", err)
+		}
+		s.coord, s.ownCoord = c, true
+	default:
+		s.coord, s.ownCoord = NewSingle(cfg.Addr, s), true
+	}
+	return s, nil
+}
+
+func (s *Server) load() error {
+	groups, err := s.cfg.Meta.Groups()
+	if err != nil {
+		return fmt.Errorf("tracker: loading groups: %w", err)
+	}
+	for _, g := range groups {
+		s.groups[g.Name] = &group{meta: g, storages: map[string]*meta.Storage{}}
+	}
+	storages, err := s.cfg.Meta.Storages()
+	if err != nil {
+		return fmt.Errorf("tracker: loading storages: %w", err)
+	}
+	for _, st := range storages {
+		g := s.groups[st.Group]
+		if g == nil {
+			g = &group{meta: meta.Group{Name: st.Group, StorePathCount: st.StorePathCount, SubdirCount: st.SubdirCount}, storages: map[string]*meta.Storage{}}
+			s.groups[st.Group] = g
+		}
+		st := st
+		g.storages[st.Key] = &st
+	}
+	if s.cursors, err = s.cfg.Meta.Cursors(); err != nil {
+		return fmt.Errorf("tracker: loading cursors: %w", err)
+	}
+	s.log.Info("tracker state loaded", "groups", len(groups), "storages", len(storages))
+	return nil
+}
+
+// Register registers the TrackerService on g.
+func (s *Server) Register(g *grpc.Server) { trackerpb.RegisterTrackerServiceServer(g, s) }
+
+// Coordinator returns the coordinator in use.
+func (s *Server) Coordinator() Coordinator { return s.coord }
+
+// Run marks storages OFFLINE every CheckInterval until ctx ends, then saves the cursors.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.CheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.saveCursors()
+			return nil
+		case <-t.C:
+			s.Sweep()
+		}
+	}
+}
+
+// Sweep marks OFFLINE every ACTIVE or ONLINE storage whose last heartbeat is at least
+// check_active_interval old, and saves the cursors. Run calls it; tests may too.
+func (s *Server) Sweep() {
+	now := s.now()
+	s.mu.Lock()
+	var changed []meta.Storage
+	for _, g := range s.groups {
+		for _, st := range g.storages {
+			if (st.Status == meta.StatusActive || st.Status == meta.StatusOnline) &&
+				now.Sub(st.LastHeartbeat) >= s.cfg.Tracker.CheckActiveInterval {
+				st.Status = meta.StatusOffline
+				g.version++
+				changed = append(changed, st.Clone())
+				s.log.Info("storage offline", "group", st.Group, "storage", st.Key, "last_heartbeat", st.LastHeartbeat)
+			}
+		}
+	}
+	if len(changed) > 0 {
+		if err := s.cfg.Meta.PutStorages(changed); err != nil {
+			s.log.Error("saving offline storages", "err", err)
+		}
+	}
+	s.mu.Unlock()
+	s.saveCursors()
+}
+
+func (s *Server) saveCursors() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cursorsDirty {
+		return
+	}
+	if err := s.cfg.Meta.PutCursors(s.cursors); err != nil {
+		s.log.Error("saving cursors", "err", err)
+		return
+	}
+	s.cursorsDirty = false
+}
+
+// Close saves the cursors and closes the coordinator the Server made. It does not close Meta.
+func (s *Server) Close() error {
+	s.saveCursors()
+	var err error
+	s.closeOnce.Do(func() {
+		if s.ownCoord {
+			err = s.coord.Close()
+		}
+	})
+	return err
+}
+
+// saveStorage writes st; the caller holds s.mu.
+func (s *Server) saveStorage(st *meta.Storage) error {
+	if err := s.cfg.Meta.PutStorage(st.Clone()); err != nil {
+		return fmt.Errorf("%w: storage %s/%s: %w", ErrPersist, st.Group, st.Key, err)
+	}
+	return nil
+}
