@@ -1,0 +1,356 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/depotfs/depot/internal/membership"
+)
+
+// ErrNotLeader is returned by Propose on a tracker that is not the leader;
+// the message names the leader's gRPC address when one is known.
+var ErrNotLeader = errors.New("consensus: not the leader")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("consensus: closed")
+
+// Peer is a tracker a Coordinator knows.
+type Peer struct {
+	GRPCAddr string
+	Alive    bool
+	Leader   bool
+}
+
+// Coordinator runs this tracker's gossip node and Raft node. See the
+// package documentation for how they cooperate. It is safe for concurrent use.
+type Coordinator struct {
+	cfg      Config
+	id       string
+	timers   Timers
+	log      *slog.Logger
+	raftAddr string
+
+	store *boltStore
+	trans *raft.NetworkTransport
+	raft  *raft.Raft
+	ml    *membership.Membership
+	obs   *raft.Observer
+	obsCh chan raft.Observation
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	kick   chan struct{}
+
+	mu         sync.Mutex
+	expect     int
+	hasState   bool                        // Raft state exists: never bootstrap again
+	published  bool                        // Bootstrapped flag last gossiped
+	peers      map[string]peerRecord       // by node ID: gossip, gRPC and Raft addresses
+	seeds      map[string]bool             // gRPC addresses from AddPeers
+	failing    map[raft.ServerID]time.Time // last failed heartbeat, until resumed
+	joining    bool
+	lastRejoin time.Time
+	closed     bool
+}
+
+// New opens the store in cfg.DataDir, starts the Raft and gossip listeners
+// and the background loop, and returns at once: leadership comes later.
+func New(cfg Config) (*Coordinator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Coordinator{
+		cfg:     cfg,
+		id:      cfg.NodeID,
+		timers:  cfg.Timers.withDefaults(),
+		log:     cfg.Logger,
+		expect:  cfg.Expect,
+		peers:   make(map[string]peerRecord),
+		seeds:   make(map[string]bool),
+		failing: make(map[raft.ServerID]time.Time),
+		kick:    make(chan struct{}, 1),
+	}
+	if c.id == "" {
+		c.id = cfg.GRPCAddr
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("node", c.id)
+	if err := c.start(); err != nil {
+		c.shutdown()
+		return nil, err
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.wg.Add(2)
+	go c.loop()
+	go c.watch(c.obsCh)
+	c.nudge()
+	return c, nil
+}
+
+// start opens the store and starts Raft and gossip; shutdown undoes it.
+func (c *Coordinator) start() error {
+	if err := os.MkdirAll(c.cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("consensus: data dir %s: %w", c.cfg.DataDir, err)
+	}
+	var err error
+	if c.store, err = openStore(c.cfg.DataDir); err != nil {
+		return err
+	}
+	stream, err := newStreamLayer(c.cfg.BindAddr, c.cfg.RaftPort, c.cfg.Reachable)
+	if err != nil {
+		return err
+	}
+	c.raftAddr = stream.Addr().String()
+	hl := raftLogger(c.log)
+	c.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  stream,
+		MaxPool: 3,
+		Timeout: 2 * c.timers.Heartbeat,
+		Logger:  hl.Named("net"),
+	})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(c.id)
+	rc.HeartbeatTimeout = c.timers.Heartbeat
+	rc.ElectionTimeout = c.timers.Election
+	rc.LeaderLeaseTimeout = c.timers.LeaderLease
+	rc.SnapshotThreshold = math.MaxUint64 // never compact: see errNoSnapshots
+	rc.Logger = hl
+	snaps := raft.NewDiscardSnapshotStore()
+	if c.hasState, err = raft.HasExistingState(c.store, c.store, snaps); err != nil {
+		return fmt.Errorf("consensus: read raft state in %s: %w", c.cfg.DataDir, err)
+	}
+	if c.raft, err = raft.NewRaft(rc, &fsm{applier: c.cfg.Applier}, c.store, c.store, snaps, c.trans); err != nil {
+		return fmt.Errorf("consensus: start raft: %w", err)
+	}
+	c.obsCh = make(chan raft.Observation, 256)
+	c.obs = raft.NewObserver(c.obsCh, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation:
+			return true
+		}
+		return false
+	})
+	c.raft.RegisterObserver(c.obs)
+	known, err := c.store.peers()
+	if err != nil {
+		return fmt.Errorf("consensus: read known peers: %w", err)
+	}
+	for _, p := range known {
+		c.peers[p.ID] = p
+	}
+	c.published = c.hasState
+	c.ml, err = membership.New(membership.Config{
+		Name:          c.id,
+		BindAddr:      c.cfg.BindAddr,
+		Port:          c.cfg.GossipPort,
+		Meta:          membership.Meta{GRPCAddr: c.cfg.GRPCAddr, RaftAddr: c.raftAddr, Bootstrapped: c.hasState},
+		ProbeInterval: c.timers.Probe,
+		Reachable:     c.cfg.Reachable,
+		Logger:        c.log,
+	})
+	return err
+}
+
+// shutdown stops whatever start started, in reverse order.
+func (c *Coordinator) shutdown() error {
+	var errs []error
+	if c.ml != nil {
+		errs = append(errs, c.ml.Close(c.timers.Probe))
+	}
+	if c.raft != nil {
+		c.raft.DeregisterObserver(c.obs)
+		errs = append(errs, c.raft.Shutdown().Error())
+	}
+	if c.trans != nil {
+		errs = append(errs, c.trans.Close())
+	}
+	if c.store != nil {
+		errs = append(errs, c.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops gossip and Raft and closes the store. Leadership is not
+// handed over: the others elect a new leader after their heartbeat timeout.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.cancel()
+	c.wg.Wait()
+	return c.shutdown()
+}
+
+// GossipAddr returns this tracker's gossip address (for TrackerInfo).
+func (c *Coordinator) GossipAddr() string { return c.ml.LocalAddr() }
+
+// RaftAddr returns this tracker's Raft address (for TrackerInfo).
+func (c *Coordinator) RaftAddr() string { return c.raftAddr }
+
+// NodeID returns this tracker's node ID.
+func (c *Coordinator) NodeID() string { return c.id }
+
+// IsLeader reports whether this tracker is the Raft leader and still hears
+// from a quorum: a leader cut off from the majority stops reporting true as
+// soon as its heartbeats to a quorum fail, before Raft's lease expires.
+func (c *Coordinator) IsLeader() bool {
+	if c.raft.State() != raft.Leader {
+		return false
+	}
+	cf := c.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	voters, reached := 0, 0
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		failed, ok := c.failing[s.ID]
+		if s.ID == raft.ServerID(c.id) || !ok || time.Since(failed) > 3*c.timers.Heartbeat {
+			reached++
+		}
+	}
+	return reached > voters/2
+}
+
+// LeaderAddr returns the leader tracker's gRPC address, if a leader is known.
+func (c *Coordinator) LeaderAddr() (string, bool) {
+	_, id := c.raft.LeaderWithID()
+	if id == "" {
+		return "", false
+	}
+	if string(id) == c.id {
+		return c.cfg.GRPCAddr, true
+	}
+	c.mu.Lock()
+	p, ok := c.peers[string(id)]
+	c.mu.Unlock()
+	if !ok || p.GRPCAddr == "" {
+		return "", false
+	}
+	return p.GRPCAddr, true
+}
+
+// Propose replicates cmd through the Raft log; it returns once the command
+// is committed and applied on this (the leader's) Applier, with the
+// Applier's error. On a follower it returns ErrNotLeader naming the leader.
+func (c *Coordinator) Propose(ctx context.Context, cmd []byte) error {
+	if !c.IsLeader() {
+		if addr, ok := c.LeaderAddr(); ok {
+			return fmt.Errorf("%w: leader is %s", ErrNotLeader, addr)
+		}
+		return fmt.Errorf("%w: no leader elected", ErrNotLeader)
+	}
+	timeout := 10 * c.timers.Heartbeat
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return fmt.Errorf("consensus: propose: %w", context.DeadlineExceeded)
+	}
+	f := c.raft.Apply(cmd, timeout)
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return fmt.Errorf("%w: %w", ErrNotLeader, err)
+			}
+			return fmt.Errorf("consensus: propose: %w", err)
+		}
+		if aerr, ok := f.Response().(error); ok && aerr != nil {
+			return aerr
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("consensus: propose: %w", ctx.Err())
+	}
+}
+
+// SetExpect sets how many trackers a fresh cluster waits for before it
+// bootstraps (the length of the storages' tracker_server lists). It only
+// matters before the first bootstrap; a smaller value than one already
+// set is ignored.
+func (c *Coordinator) SetExpect(n int) {
+	c.mu.Lock()
+	if n > c.expect {
+		c.expect = n
+	}
+	c.mu.Unlock()
+	c.nudge()
+}
+
+// AddPeers records tracker gRPC addresses learned from storages; the
+// background loop resolves each to a gossip address and joins it. It
+// never blocks.
+func (c *Coordinator) AddPeers(grpcAddrs []string) {
+	c.mu.Lock()
+	added := false
+	for _, a := range grpcAddrs {
+		if a == "" || a == c.cfg.GRPCAddr || c.seeds[a] {
+			continue
+		}
+		c.seeds[a] = true
+		added = true
+	}
+	c.mu.Unlock()
+	if added {
+		c.nudge()
+	}
+}
+
+// Peers returns every tracker known by gossip, by the store, or by
+// AddPeers, this one included, sorted by gRPC address.
+func (c *Coordinator) Peers() []Peer {
+	_, leader := c.raft.LeaderWithID()
+	byAddr := make(map[string]Peer)
+	c.mu.Lock()
+	for _, p := range c.peers {
+		byAddr[p.GRPCAddr] = Peer{GRPCAddr: p.GRPCAddr, Leader: string(leader) == p.ID}
+	}
+	for a := range c.seeds {
+		if _, ok := byAddr[a]; !ok {
+			byAddr[a] = Peer{GRPCAddr: a}
+		}
+	}
+	c.mu.Unlock()
+	for _, m := range c.ml.Members() {
+		if m.Meta.GRPCAddr != "" {
+			byAddr[m.Meta.GRPCAddr] = Peer{GRPCAddr: m.Meta.GRPCAddr, Alive: m.Alive, Leader: string(leader) == m.Name}
+		}
+	}
+	byAddr[c.cfg.GRPCAddr] = Peer{GRPCAddr: c.cfg.GRPCAddr, Alive: true, Leader: string(leader) == c.id}
+	out := make([]Peer, 0, len(byAddr))
+	for _, p := range byAddr {
+		out = append(out, p)
+	}
+	sortPeers(out)
+	return out
+}
+
+func (c *Coordinator) nudge() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,246 @@
+package consensus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestElectionAndFailover(t *testing.T) {
+	cl := newCluster(t, 41, 3, 3)
+	first := waitOneLeader(t, cl.nodes)
+	for _, nd := range cl.nodes {
+		if n := len(nd.c.Peers()); n != 3 {
+			t.Errorf("%s knows %d peers, want 3: %+v", nd.host, n, nd.c.Peers())
+		}
+	}
+	cl.stop(first)
+	rest := cl.running()
+	second := waitOneLeader(t, rest)
+	if second == first {
+		t.Fatal("stopped leader is still leader")
+	}
+	waitFor(t, "the dead leader to show as not alive", func() bool {
+		for _, p := range second.c.Peers() {
+			if p.GRPCAddr == first.grpc {
+				return !p.Alive && !p.Leader
+			}
+		}
+		return false
+	})
+}
+
+func TestPartitionMinorityNeverLeads(t *testing.T) {
+	tests := []struct {
+		name          string
+		isolateLeader bool
+	}{
+		{"leader isolated", true},
+		{"follower isolated", false},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := newCluster(t, 44+3*i, 3, 3)
+			ld := waitOneLeader(t, cl.nodes)
+			lone := others(cl.nodes, ld)[0]
+			if tt.isolateLeader {
+				lone = ld
+			}
+			majority := others(cl.nodes, lone)
+			cl.net.cut(map[string]int{lone.host: 1})
+
+			if tt.isolateLeader {
+				// The cut-off leader must give up as soon as its heartbeats fail.
+				waitFor(t, "isolated leader to step down", func() bool { return !lone.c.IsLeader() })
+			}
+			// From here on the minority must never lead and the majority
+			// must never have two leaders, while it elects one.
+			var newLeader *node
+			until := time.Time{}
+			for until.IsZero() || time.Now().Before(until) {
+				if lone.c.IsLeader() {
+					t.Fatalf("isolated %s reports IsLeader", lone.host)
+				}
+				ls := leaders(majority)
+				if len(ls) > 1 {
+					t.Fatalf("two leaders in the majority: %s and %s", ls[0].host, ls[1].host)
+				}
+				if len(ls) == 1 && until.IsZero() {
+					newLeader = ls[0]
+					until = time.Now().Add(2 * time.Second) // keep watching the minority
+				}
+				if until.IsZero() && t.Context().Err() != nil {
+					t.Fatal("no leader in the majority")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			err := lone.c.Propose(t.Context(), []byte("minority"))
+			if !errors.Is(err, ErrNotLeader) {
+				t.Fatalf("Propose on the minority: %v, want ErrNotLeader", err)
+			}
+			if err := newLeader.c.Propose(t.Context(), []byte("majority")); err != nil {
+				t.Fatalf("Propose on the majority leader: %v", err)
+			}
+
+			cl.net.cut(nil)
+			healed := waitOneLeader(t, cl.nodes)
+			waitFor(t, "the healed node to catch up", func() bool {
+				return slices.Equal(lone.app.got(), []string{"majority"})
+			})
+			if got := leaders(cl.nodes); len(got) != 1 || got[0] != healed {
+				t.Fatalf("after heal leaders = %d", len(got))
+			}
+		})
+	}
+}
+
+func TestProposeOrderAndFollowerError(t *testing.T) {
+	cl := newCluster(t, 51, 3, 3)
+	ld := waitOneLeader(t, cl.nodes)
+	var want []string
+	for i := range 20 {
+		cmd := fmt.Sprintf("cmd-%02d", i)
+		want = append(want, cmd)
+		if err := ld.c.Propose(t.Context(), []byte(cmd)); err != nil {
+			t.Fatalf("Propose(%s): %v", cmd, err)
+		}
+	}
+	if got := ld.app.got(); !slices.Equal(got, want) {
+		t.Fatalf("leader applied %v before Propose returned, want %v", got, want)
+	}
+	for _, nd := range cl.nodes {
+		waitFor(t, "every node to apply the log in order", func() bool { return slices.Equal(nd.app.got(), want) })
+	}
+
+	fl := others(cl.nodes, ld)[0]
+	err := fl.c.Propose(t.Context(), []byte("nope"))
+	if !errors.Is(err, ErrNotLeader) || !strings.Contains(err.Error(), ld.grpc) {
+		t.Fatalf("Propose on follower: %v; want ErrNotLeader naming %s", err, ld.grpc)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := ld.c.Propose(ctx, []byte("cancelled")); !errors.Is(err, context.Canceled) {
+		t.Logf("Propose with a cancelled ctx: %v", err) // may also have committed first
+	}
+}
+
+func TestApplierErrorReachesProposer(t *testing.T) {
+	cl := newCluster(t, 54, 1, 1)
+	ld := waitOneLeader(t, cl.nodes)
+	if err := ld.c.Propose(t.Context(), []byte("ok")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ld.c.Propose(t.Context(), []byte("refuse")); !errors.Is(err, errRefused) {
+		t.Fatalf("Propose(refuse) = %v, want the Applier's error", err)
+	}
+}
+
+func TestRestartRejoins(t *testing.T) {
+	cl := newCluster(t, 55, 3, 3)
+	ld := waitOneLeader(t, cl.nodes)
+	if err := ld.c.Propose(t.Context(), []byte("before")); err != nil {
+		t.Fatal(err)
+	}
+	fl := others(cl.nodes, ld)[0]
+	waitFor(t, "follower to apply", func() bool { return len(fl.app.got()) == 1 })
+	cl.stop(fl)
+	if err := ld.c.Propose(t.Context(), []byte("while-down")); err != nil {
+		t.Fatal(err)
+	}
+	// Restart from the same data dir and ports, told about nobody: it must
+	// find the others from what it persisted.
+	cl.start(fl, 0)
+	waitFor(t, "restarted node to replay and catch up", func() bool {
+		return slices.Equal(fl.app.got(), []string{"before", "while-down"})
+	})
+	waitOneLeader(t, cl.nodes)
+	waitFor(t, "restarted node to see every tracker alive", func() bool {
+		n := 0
+		for _, p := range fl.c.Peers() {
+			if p.Alive {
+				n++
+			}
+		}
+		return n == 3
+	})
+}
+
+func TestExpect(t *testing.T) {
+	t.Run("single bootstraps alone", func(t *testing.T) {
+		cl := newCluster(t, 58, 1, 1)
+		ld := waitOneLeader(t, cl.nodes)
+		if err := ld.c.Propose(t.Context(), []byte("solo")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("zero waits for SetExpect", func(t *testing.T) {
+		cl := newCluster(t, 59, 2, 0)
+		waitFor(t, "both to see each other", func() bool {
+			for _, nd := range cl.nodes {
+				for _, p := range nd.c.Peers() {
+					if !p.Alive {
+						return false
+					}
+				}
+				if len(nd.c.Peers()) != 2 {
+					return false
+				}
+			}
+			return true
+		})
+		if ls := leaders(cl.nodes); len(ls) != 0 {
+			t.Fatal("a leader without an expected cluster size")
+		}
+		cl.nodes[0].c.SetExpect(2)
+		cl.nodes[1].c.SetExpect(2)
+		waitOneLeader(t, cl.nodes)
+	})
+	t.Run("late joiner becomes voter", func(t *testing.T) {
+		cl := newCluster(t, 61, 2, 2)
+		ld := waitOneLeader(t, cl.nodes)
+		late := &node{host: "127.0.0.63", grpc: "127.0.0.63:22122", dir: t.TempDir()}
+		cl.mu.Lock()
+		cl.nodes = append(cl.nodes, late)
+		cl.mu.Unlock()
+		cl.start(late, 2)
+		late.c.AddPeers([]string{ld.grpc})
+		waitFor(t, "late joiner in the configuration", func() bool {
+			cf := ld.c.raft.GetConfiguration()
+			return cf.Error() == nil && len(cf.Configuration().Servers) == 3
+		})
+		waitOneLeader(t, cl.nodes)
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := Config{BindAddr: "127.0.0.1", GRPCAddr: "127.0.0.1:22122", DataDir: "/tmp/x"}
+	tests := []struct {
+		name string
+		mod  func(*Config)
+	}{
+		{"bind", func(c *Config) { c.BindAddr = "nowhere" }},
+		{"gossip port", func(c *Config) { c.GossipPort = -1 }},
+		{"raft port", func(c *Config) { c.RaftPort = 65536 }},
+		{"grpc", func(c *Config) { c.GRPCAddr = "nohostport" }},
+		{"data dir", func(c *Config) { c.DataDir = "" }},
+		{"expect", func(c *Config) { c.Expect = -1 }},
+		{"lease", func(c *Config) { c.Timers = Timers{Heartbeat: time.Second, LeaderLease: 2 * time.Second} }},
+	}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("good config: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.mod(&c)
+			if err := c.Validate(); !errors.Is(err, ErrConfig) {
+				t.Fatalf("Validate = %v, want ErrConfig", err)
+			}
+		})
+	}
+}
