@@ -33,6 +33,12 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 		IsSelf:           s.ident.IsSelf,
 		Logger:           s.log.With("component", "http"),
 	}
+	if s.reporter != nil {
+		cfg.SourceURL = s.sourceURL
+	}
+	if mod.LoadFDFSParametersFromTracker {
+		s.applyTrackerParams(&cfg, mod)
+	}
 	if mod.ResponseMode == conf.ResponseRedirect {
 		cfg.ResponseMode = httpd.Redirect
 	}

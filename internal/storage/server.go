@@ -36,6 +36,10 @@ type Config struct {
 	Logger *slog.Logger
 	// InterfaceAddrs lists the host's addresses (tests); nil = net.InterfaceAddrs.
 	InterfaceAddrs func() ([]net.Addr, error)
+	// Statfs replaces the disk space probe of the store paths (tests); nil = statfs(2).
+	Statfs func(dir string) (total, free uint64, err error)
+	// GRPCOptions are added to the gRPC server's options (tests: interceptors).
+	GRPCOptions []grpc.ServerOption
 }
 
 // Server is a running storage node.
@@ -54,6 +58,7 @@ type Server struct {
 	closeMu  sync.Once
 	closeErr error
 	wg       sync.WaitGroup
+	reporter *reporter // nil without tracker_server (see tracker.go)
 }
 
 // New opens the node's store and prepares its servers without listening.
@@ -63,11 +68,13 @@ func New(cfg Config) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	sc := cfg.Storage
-	ident, err := resolveIdentity(sc.BindAddr, sc.UseStorageID, sc.ServerID, cfg.InterfaceAddrs)
+	// Without bind_addr, the address the trackers see is the node's address (tracker.go).
+	ident, err := resolveIdentity(identityAddr(sc), sc.UseStorageID, sc.ServerID, cfg.InterfaceAddrs)
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ident: ident}
+	s.reporter = newReporter(s)
 
 	paths := make([]disk.PathConfig, len(sc.StorePaths))
 	for i, p := range sc.StorePaths {
@@ -86,6 +93,7 @@ func New(cfg Config) (*Server, error) {
 		StatFile:       filepath.Join(dataDir, "storage_stat.dat"),
 		Reserved:       disk.Reserved{Percent: sc.ReservedStorageSpace.Percent, Bytes: sc.ReservedStorageSpace.Bytes},
 		Source:         ident.Source,
+		Statfs:         cfg.Statfs,
 		Logger:         log.With("component", "disk"),
 	})
 	if err != nil {
@@ -109,7 +117,7 @@ func New(cfg Config) (*Server, error) {
 		IdleTimeout:       5 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	s.grpcSrv = grpc.NewServer()
+	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)
 	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc")}).Register(s.grpcSrv)
 	return s, nil
 }
@@ -147,6 +155,9 @@ func (s *Server) Start() error {
 			s.log.Error("http server stopped", "err", err)
 		}
 	}()
+	if err := s.startReporter(); err != nil {
+		return err
+	}
 	s.log.Info("storage node ready", "group", sc.GroupName, "grpc", s.grpcLn.Addr().String(),
 		"http", s.httpLn.Addr().String(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
 	return nil
@@ -172,6 +183,7 @@ func (s *Server) Serve(ctx context.Context) error {
 // the store. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
+		s.stopReporter()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if s.httpLn != nil {
