@@ -34,7 +34,7 @@ func drive(ctx context.Context, o options, s *server, path, rawFile string) (res
 	if out, err := warm.CombinedOutput(); err != nil || bytes.Contains(out, []byte("Non-2xx")) {
 		return result{}, fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
 	}
-	args := []string{"-c", "1", "wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + o.dur.String(), "--latency", url}
+	args := []string{"-c", "1", "wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + o.dur.String(), "--timeout", "60s", "--latency", url}
 	rctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(rctx, "taskset", args...).CombinedOutput()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -84,7 +85,10 @@ func TestSendfile(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !bytes.Contains(out, []byte("sendfile(")) {
-				t.Errorf("no sendfile( in strace output:\n%s", out)
+				t.Fatalf("no sendfile( in strace output:\n%s", out)
+			}
+			if sent := sendfileBytes(out); sent != int64(len(want)) {
+				t.Errorf("sendfile sent %d bytes of %d: the rest was copied by hand\n%s", sent, len(want), out)
 			}
 		})
 	}
@@ -115,4 +119,22 @@ func TestSendfileChild(t *testing.T) {
 	io.Copy(io.Discard, os.Stdin) // until the parent closes stdin
 	srv.Close()
 	h.Close()
+}
+
+// sendfileBytes sums the results of the sendfile calls in strace output.
+func sendfileBytes(out []byte) int64 {
+	var total int64
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.Contains(line, "sendfile(") && !strings.Contains(line, "sendfile resumed>") {
+			continue
+		}
+		i := strings.LastIndex(line, "= ")
+		if i < 0 {
+			continue
+		}
+		if n, err := strconv.ParseInt(strings.Fields(line[i+2:])[0], 10, 64); err == nil && n > 0 {
+			total += n
+		}
+	}
+	return total
 }

@@ -119,12 +119,19 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 		w.WriteHeader(status)
 		return status, 0
 	}
-	if _, err := f.F.Seek(f.Offset+start, io.SeekStart); err != nil {
-		h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
-		delete(w.Header(), "Content-Range")
-		return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
+	if pos := f.Offset + start; pos != 0 { // a freshly opened file is at 0
+		if _, err := f.F.Seek(pos, io.SeekStart); err != nil {
+			h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
+			delete(w.Header(), "Content-Range")
+			return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
+		}
 	}
 	w.WriteHeader(status)
+	// Sending the header now lets net/http skip its 512-byte sniff copy (a read and a copy)
+	// and hand the whole body to sendfile.
+	if fl, ok := w.(http.Flusher); ok {
+		fl.Flush()
+	}
 	written, err := io.CopyN(w, f.F, n)
 	if err != nil {
 		h.cfg.Logger.Debug("send file", "file", f.F.Name(), "sent", written, "want", n, "err", err)
