@@ -205,3 +205,17 @@ func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Cleanup(cancel)
 	return ctx, cancel
 }
+
+// fileIDFromServer makes a normal file ID whose source is a storage id.
+func fileIDFromServer(t *testing.T, group string, server uint32, ts int64) string {
+	t.Helper()
+	src, err := fileid.SourceFromServerID(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := fileid.New(fileid.NewParams{Group: group, Source: src, Created: ts, Size: 10, Ext: "txt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
