@@ -44,6 +44,7 @@ type Storage struct {
 	SubdirCount    int       `json:"subdir_count"`
 	UploadPriority int       `json:"upload_priority"`
 	Version        string    `json:"version,omitempty"`
+	Added          time.Time `json:"added"` // when this tracker (re)created the record
 	JoinTime       time.Time `json:"join_time"`
 	UpTime         time.Time `json:"up_time"`
 	LastHeartbeat  time.Time `json:"last_heartbeat"`

@@ -12,11 +12,14 @@ import (
 // opDeleteStorage is the only replicated decision so far.
 const opDeleteStorage = "delete_storage"
 
-// command is a replicated decision, JSON-encoded for Coordinator.Propose.
+// command is a replicated decision, JSON-encoded for Coordinator.Propose. At is the
+// leader's clock when it decided (Unix nanoseconds): a storage that joined again after that
+// is a new storage and is not deleted when the decision is replayed after a restart.
 type command struct {
 	Op    string `json:"op"`
 	Group string `json:"group"`
 	Key   string `json:"key"`
+	At    int64  `json:"at"`
 }
 
 // decodeCommand parses a replicated decision.
@@ -52,7 +55,7 @@ func (s *Server) deleteStorage(ctx context.Context, group, key string) error {
 	}
 	var cmd []byte
 	if err == nil {
-		cmd, err = json.Marshal(command{Op: opDeleteStorage, Group: group, Key: st.Key})
+		cmd, err = json.Marshal(command{Op: opDeleteStorage, Group: group, Key: st.Key, At: s.now().UnixNano()})
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -82,7 +85,9 @@ func (s *Server) lookup(group, key string) (*meta.Storage, error) {
 }
 
 // Apply carries out a replicated decision. Every tracker applies the same decisions in the
-// same order; deleting a storage this tracker does not know is a no-op.
+// same order, and again from the start after a restart, so it is idempotent: deleting a
+// storage this tracker does not know, or one that joined again after the decision, is a
+// no-op.
 func (s *Server) Apply(data []byte) error {
 	c, err := decodeCommand(data)
 	if err != nil {
@@ -95,7 +100,7 @@ func (s *Server) Apply(data []byte) error {
 		return nil
 	}
 	st := g.storages[c.Key]
-	if st == nil || st.Status == meta.StatusDeleted {
+	if st == nil || st.Status == meta.StatusDeleted || st.Added.UnixNano() > c.At {
 		return nil
 	}
 	st.Status, st.SyncSource, st.SyncUntil = meta.StatusDeleted, "", 0

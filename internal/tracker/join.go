@@ -55,7 +55,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	st := g.storages[who.key]
 	fresh := st == nil || st.Status == meta.StatusDeleted
 	if fresh {
-		st = &meta.Storage{Group: who.group, Key: who.key, JoinTime: now}
+		st = &meta.Storage{Group: who.group, Key: who.key, Added: now, JoinTime: now}
 		if req.GetJoinTime() > 0 {
 			st.JoinTime = time.Unix(req.GetJoinTime(), 0).UTC()
 		}

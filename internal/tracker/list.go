@@ -47,7 +47,9 @@ func (s *Server) listGroups(only string) (*trackerpb.ListGroupsResponse, error) 
 	return resp, nil
 }
 
-// TrackerInfo describes this tracker and the peers its coordinator knows.
+// TrackerInfo describes this tracker and the peers its coordinator knows. Gossip and raft
+// addresses not set in Config come from the coordinator when it has GossipAddr or RaftAddr
+// methods.
 func (s *Server) TrackerInfo(ctx context.Context, req *trackerpb.TrackerInfoRequest) (*trackerpb.TrackerInfoResponse, error) {
 	return s.trackerInfo(), nil
 }
@@ -56,6 +58,12 @@ func (s *Server) trackerInfo() *trackerpb.TrackerInfoResponse {
 	info := &trackerpb.TrackerInfoResponse{
 		Addr: s.cfg.Addr, GossipAddr: s.cfg.GossipAddr, RaftAddr: s.cfg.RaftAddr,
 		IsLeader: s.coord.IsLeader(),
+	}
+	if c, ok := s.coord.(interface{ GossipAddr() string }); ok && info.GossipAddr == "" {
+		info.GossipAddr = c.GossipAddr()
+	}
+	if c, ok := s.coord.(interface{ RaftAddr() string }); ok && info.RaftAddr == "" {
+		info.RaftAddr = c.RaftAddr()
 	}
 	if addr, ok := s.coord.LeaderAddr(); ok {
 		info.LeaderAddr = addr

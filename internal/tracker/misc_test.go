@@ -372,3 +372,54 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 	})
 }
+
+func TestDeleteReplayIsIdempotent(t *testing.T) {
+	e := start(t, nil)
+	a := e.join("g1", "127.0.0.2", nil).GetStorageKey()
+	e.clock.Add(time.Minute)
+	e.srv.Sweep()
+	cmd := fmt.Sprintf(`{"op":"delete_storage","group":"g1","key":%q,"at":%d}`, a, e.clock.Now().UnixNano())
+	tests := []struct {
+		name string
+		cmd  string
+		want string
+	}{
+		{"delete", cmd, "DELETED"},
+		{"replayed", cmd, "DELETED"},
+		{"unknown group", `{"op":"delete_storage","group":"g9","key":"x","at":1}`, "DELETED"},
+	}
+	for _, tt := range tests {
+		if err := e.srv.Apply([]byte(tt.cmd)); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := e.status("g1", a); got != tt.want {
+			t.Fatalf("%s: %s", tt.name, got)
+		}
+	}
+	e.clock.Add(time.Second)
+	e.join("g1", "127.0.0.2", nil) // a new storage now
+	if err := e.srv.Apply([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.status("g1", a); got != "ONLINE" {
+		t.Fatalf("replay after rejoin: %s", got)
+	}
+	if err := e.srv.Apply([]byte("junk")); err == nil {
+		t.Fatal("junk command applied")
+	}
+}
+
+// addrCoord is a single coordinator that also reports its listeners.
+type addrCoord struct{ Coordinator }
+
+func (addrCoord) GossipAddr() string { return "127.0.0.1:22123" }
+func (addrCoord) RaftAddr() string   { return "127.0.0.1:22124" }
+
+func TestTrackerInfoAddrsFromCoordinator(t *testing.T) {
+	e := start(t, func(c *Config) { c.Coordinator = addrCoord{NewSingle("127.0.0.1:22122", nil)} })
+	info, err := e.cli.TrackerInfo(e.ctx(), &trackerpb.TrackerInfoRequest{})
+	if err != nil || info.GetGossipAddr() != "127.0.0.1:22123" || info.GetRaftAddr() != "127.0.0.1:22124" ||
+		!info.GetIsLeader() || len(info.GetPeers()) != 1 {
+		t.Fatalf("tracker info = %v, %v", info, err)
+	}
+}
