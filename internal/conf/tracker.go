@@ -64,6 +64,12 @@ type Tracker struct {
 	ResponseIPAddrSize        string // "auto", "IPv4"/"16", anything else = IPv6 size
 	UseConnectionPool         bool
 	ConnectionPoolMaxIdleTime time.Duration
+
+	// Depot-only keys for tracker clusters; FastDFS does not have them.
+	GossipPort    int      // gossip_port: memberlist port on bind_addr; 0 = port+1 (cmd/tracker)
+	RaftPort      int      // raft_port: Raft port on bind_addr; 0 = port+2 (cmd/tracker)
+	ClusterExpect int      // cluster_expect: trackers to wait for before a new cluster starts; 0 = learn from storages' tracker_server lists
+	ClusterSeeds  []string // cluster_seeds: other trackers' gRPC host:port (repeatable); optional
 }
 
 // DefaultTracker returns the values used for keys absent from tracker.conf.
@@ -172,6 +178,10 @@ func (t *Tracker) bind(b *binder) {
 	b.str("response_ip_addr_size", &t.ResponseIPAddrSize)
 	b.boolean("use_connection_pool", &t.UseConnectionPool)
 	b.seconds("connection_pool_max_idle_time", &t.ConnectionPoolMaxIdleTime)
+	b.integer("gossip_port", &t.GossipPort)
+	b.integer("raft_port", &t.RaftPort)
+	b.integer("cluster_expect", &t.ClusterExpect)
+	b.addrs("cluster_seeds", &t.ClusterSeeds)
 	b.ignore(trackerIgnored...)
 	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
@@ -234,6 +244,15 @@ func (t *Tracker) Validate() error {
 		add(required("base_path"))
 	}
 	add(checkPort("port", t.Port))
+	if t.GossipPort != 0 {
+		add(checkPort("gossip_port", t.GossipPort))
+	}
+	if t.RaftPort != 0 {
+		add(checkPort("raft_port", t.RaftPort))
+	}
+	if t.ClusterExpect < 0 {
+		bad("cluster_expect", "count (want >= 0)", t.ClusterExpect)
+	}
 	if t.StoreLookup < 0 || t.StoreLookup > 2 {
 		bad("store_lookup", "mode (want 0, 1 or 2)", t.StoreLookup)
 	}
