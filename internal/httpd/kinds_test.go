@@ -5,6 +5,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,50 @@ func TestProxyRequest(t *testing.T) {
 		"X-Client-Hop": "", "Proxy-Authorization": "", "X-Forwarded-For": "127.0.0.1"} {
 		if v := got.Header.Get(k); v != want {
 			t.Errorf("upstream header %s = %q, want %q", k, v, want)
+		}
+	}
+}
+
+// TestTrunkHeaderMismatch: a trunk slot whose header does not match the name is not served
+// (FastDFS's rule), and a slot freed later is gone.
+func TestTrunkHeaderMismatch(t *testing.T) {
+	cfg, dir := fixtureConfig(t)
+	path := dir + "/data/00/00/000001"
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Slot 2 (offset 1024): flip a byte of the stored crc32; slot 3 (offset 1536): mark free.
+	if _, err := f.WriteAt([]byte{0xff}, 1024+9); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte{0}, 1536); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	srv, _ := startServer(t, cfg)
+	for id, want := range map[string]int{idTr1: 200, idTr2: 404, idTr3: 404} {
+		if resp, _ := fetch(t, "GET", srv.URL+"/"+id, nil); resp.StatusCode != want {
+			t.Errorf("%s: status %d, want %d", id, resp.StatusCode, want)
+		}
+	}
+}
+
+// TestContentTypeVectors: the types vectors.md lists for FastDFS behind nginx.
+func TestContentTypeVectors(t *testing.T) {
+	cfg, _ := fixtureConfig(t)
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for name, want := range map[string]string{
+		"a.exe": "application/octet-stream", "a.webp": "image/webp", "a.txt": "text/plain",
+		"a": "application/octet-stream", "a.unknownext": "application/octet-stream",
+		"a.JPG": "image/jpeg", "x_big.jpeg": "image/jpeg", "a.mp4": "video/mp4",
+	} {
+		if got := h.contentType(name)[0]; got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
 		}
 	}
 }
