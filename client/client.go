@@ -24,9 +24,14 @@ const DefaultDialTimeout = 10 * time.Second
 type Config struct {
 	// Storage is the storage node's gRPC address, "host:port".
 	Storage string
-	// Trackers is reserved for tracker mode; New refuses a Config with only Trackers
-	// (ErrTrackerMode) and ignores it beside Storage.
+	// Trackers are tracker gRPC addresses, "host:port" (tracker_server of client.conf). With
+	// Trackers and no Storage the Client is in tracker mode: every call asks a tracker which
+	// storage to use, failing over across trackers and storages (see tracker_upload.go for
+	// why a retried upload never stores a file twice). Beside Storage, Trackers is ignored.
 	Trackers []string
+	// RetryTimeout bounds how long a call in tracker mode keeps retrying on other trackers
+	// and storages (0: DefaultRetryTimeout).
+	RetryTimeout time.Duration
 	// Secret is http.anti_steal.secret_key, used by Sign and SignedURL.
 	Secret string
 	// DialTimeout bounds New's wait for the connection (0: DefaultDialTimeout). New also
@@ -41,7 +46,8 @@ type Client struct {
 	rpc    storagepb.StorageServiceClient
 	secret string
 	log    *slog.Logger
-	bufs   sync.Pool // *[]byte of chunkSize
+	bufs   sync.Pool    // *[]byte of chunkSize
+	trk    *trackerMode // non-nil in tracker mode (tracker.go)
 }
 
 // New connects to cfg.Storage and waits up to cfg.DialTimeout for the connection.
@@ -49,7 +55,7 @@ type Client struct {
 func New(cfg Config) (*Client, error) {
 	if cfg.Storage == "" {
 		if len(cfg.Trackers) > 0 {
-			return nil, fmt.Errorf("depot client: trackers %v: %w", cfg.Trackers, ErrTrackerMode)
+			return newTrackerClient(cfg)
 		}
 		return nil, fmt.Errorf("depot client: %w: Config.Storage is empty", ErrInvalid)
 	}
@@ -99,4 +105,9 @@ func waitReady(conn *grpc.ClientConn, timeout time.Duration) error {
 }
 
 // Close closes the connection; calls in flight fail.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	if c.trk != nil {
+		return c.trk.close()
+	}
+	return c.conn.Close()
+}

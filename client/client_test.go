@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -289,9 +290,15 @@ func TestDeleteAndErrors(t *testing.T) {
 }
 
 func TestNewConfig(t *testing.T) {
-	_, err := client.New(client.Config{Trackers: []string{"10.0.0.1:22122"}})
-	if !errors.Is(err, client.ErrTrackerMode) {
-		t.Errorf("New with only trackers = %v; want ErrTrackerMode", err)
+	// Tracker mode: New needs one tracker that accepts a connection.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	if _, err := client.New(client.Config{Trackers: []string{dead}, DialTimeout: 2 * time.Second}); !errors.Is(err, client.ErrNoTracker) {
+		t.Errorf("New with only a dead tracker = %v; want ErrNoTracker", err)
 	}
 	if _, err := client.New(client.Config{}); !errors.Is(err, client.ErrInvalid) {
 		t.Errorf("New with no storage = %v; want ErrInvalid", err)

@@ -20,6 +20,7 @@ var (
 	ErrOutOfRange  = errors.New("range outside the file")
 	ErrUnavailable = errors.New("storage unavailable")
 	ErrServer      = errors.New("storage server error")
+	// ErrTrackerMode is no longer returned: New accepts Config.Trackers (tracker mode).
 	ErrTrackerMode = errors.New("tracker mode is not available in this version: set Config.Storage")
 )
 

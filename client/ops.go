@@ -9,18 +9,29 @@ import (
 
 // Delete removes a file and its metadata.
 func (c *Client) Delete(ctx context.Context, fileID string) error {
+	if c.trk != nil {
+		return c.trk.onUpdate(ctx, "delete", fileID, func(s *Client) error { return s.Delete(ctx, fileID) })
+	}
 	_, err := c.rpc.Delete(ctx, &storagepb.DeleteRequest{FileId: fileID})
 	return fromStatus("delete", err)
 }
 
 // Truncate sets an appender file's size (at most its current size).
 func (c *Client) Truncate(ctx context.Context, fileID string, size int64) error {
+	if c.trk != nil {
+		return c.trk.onUpdate(ctx, "truncate", fileID, func(s *Client) error { return s.Truncate(ctx, fileID, size) })
+	}
 	_, err := c.rpc.Truncate(ctx, &storagepb.TruncateRequest{FileId: fileID, Size: size})
 	return fromStatus("truncate", err)
 }
 
 // Metadata returns a file's metadata; a file without metadata gives an empty map.
 func (c *Client) Metadata(ctx context.Context, fileID string) (map[string]string, error) {
+	if c.trk != nil {
+		var m map[string]string
+		err := c.trk.onFetch(ctx, "get metadata", fileID, func(s *Client) (err error) { m, err = s.Metadata(ctx, fileID); return err })
+		return m, err
+	}
 	resp, err := c.rpc.GetMetadata(ctx, &storagepb.GetMetadataRequest{FileId: fileID})
 	if err != nil {
 		return nil, fromStatus("get metadata", err)
@@ -34,6 +45,9 @@ func (c *Client) Metadata(ctx context.Context, fileID string) (map[string]string
 
 // SetMetadata merges m into a file's metadata (merge) or replaces it (!merge).
 func (c *Client) SetMetadata(ctx context.Context, fileID string, m map[string]string, merge bool) error {
+	if c.trk != nil {
+		return c.trk.onUpdate(ctx, "set metadata", fileID, func(s *Client) error { return s.SetMetadata(ctx, fileID, m, merge) })
+	}
 	_, err := c.rpc.SetMetadata(ctx, &storagepb.SetMetadataRequest{FileId: fileID, Metadata: m, Merge: merge})
 	return fromStatus("set metadata", err)
 }
@@ -71,6 +85,11 @@ type FileInfo struct {
 
 // Info asks the storage node about a file.
 func (c *Client) Info(ctx context.Context, fileID string) (FileInfo, error) {
+	if c.trk != nil {
+		var fi FileInfo
+		err := c.trk.onFetch(ctx, "file info", fileID, func(s *Client) (err error) { fi, err = s.Info(ctx, fileID); return err })
+		return fi, err
+	}
 	r, err := c.rpc.FileInfo(ctx, &storagepb.FileInfoRequest{FileId: fileID})
 	if err != nil {
 		return FileInfo{}, fromStatus("file info", err)

@@ -21,8 +21,11 @@ type UploadOptions struct {
 	// Metadata is stored with the file; the upload fails if it cannot be.
 	Metadata map[string]string
 	// StorePath is the store path index to write to (the NN of MNN); nil lets the
-	// storage choose.
+	// storage choose (in tracker mode: the tracker, by store_path).
 	StorePath *int
+	// Group is the group to upload to in tracker mode; "" lets the tracker choose by
+	// store_lookup. A Client connected to one storage ignores it.
+	Group string
 }
 
 func announced(size int64) int64 {
@@ -44,9 +47,13 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, o UploadOptions) (stri
 	if o.StorePath != nil {
 		path = int32(*o.StorePath)
 	}
-	return c.upload(ctx, "upload", r, &storagepb.UploadHeader{
+	h := &storagepb.UploadHeader{
 		Kind: kind, Ext: o.Ext, StorePathIndex: path, Size: announced(o.Size), Metadata: o.Metadata,
-	})
+	}
+	if c.trk != nil {
+		return c.trk.upload(ctx, "upload", r, h, o.Group)
+	}
+	return c.upload(ctx, "upload", r, h)
 }
 
 // UploadSlave streams r to the slave file of masterID with prefix and ext (ext "" keeps the
@@ -59,6 +66,9 @@ func (c *Client) UploadSlave(ctx context.Context, masterID, prefix, ext string, 
 }
 
 func (c *Client) upload(ctx context.Context, op string, r io.Reader, h *storagepb.UploadHeader) (string, error) {
+	if c.trk != nil {
+		return c.trk.upload(ctx, op, r, h, "")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.rpc.Upload(ctx)
@@ -85,6 +95,9 @@ func (c *Client) upload(ctx context.Context, op string, r io.Reader, h *storagep
 // Append streams r to the end of an appender file. size is the number of bytes r yields
 // when known (> 0), else 0 or -1.
 func (c *Client) Append(ctx context.Context, fileID string, r io.Reader, size int64) error {
+	if c.trk != nil {
+		return c.trk.onUpdate(ctx, "append", fileID, func(s *Client) error { return s.Append(ctx, fileID, r, size) })
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.rpc.Append(ctx)
@@ -108,6 +121,9 @@ func (c *Client) Append(ctx context.Context, fileID string, r io.Reader, size in
 
 // Modify overwrites an appender file from offset (at most its size) with r.
 func (c *Client) Modify(ctx context.Context, fileID string, offset int64, r io.Reader, size int64) error {
+	if c.trk != nil {
+		return c.trk.onUpdate(ctx, "modify", fileID, func(s *Client) error { return s.Modify(ctx, fileID, offset, r, size) })
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.rpc.Modify(ctx)
@@ -172,6 +188,9 @@ func (c *Client) pump(r io.Reader, send func([]byte) error) (readErr, sendErr er
 // Download writes the file's bytes [offset, offset+length) to w (length 0: to the end)
 // and returns how many it wrote. A range outside the file is ErrOutOfRange.
 func (c *Client) Download(ctx context.Context, fileID string, w io.Writer, offset, length int64) (int64, error) {
+	if c.trk != nil {
+		return c.trk.download(ctx, fileID, w, offset, length)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.rpc.Download(ctx, &storagepb.DownloadRequest{FileId: fileID, Offset: offset, Length: length})

@@ -1,0 +1,215 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// ErrNoTracker is returned when no tracker of Config.Trackers answers.
+var ErrNoTracker = errors.New("no tracker available")
+
+// trackerTimeout bounds one call to one tracker before the next is tried.
+const trackerTimeout = 5 * time.Second
+
+// trackerMode is a Client that asks trackers where files go and come from. It keeps one
+// connection per tracker and a pooled Client per storage address.
+type trackerMode struct {
+	cfg      Config
+	log      *slog.Logger
+	trackers []*trackerConn
+	next     atomic.Int32 // index of the tracker that answered last
+
+	mu       sync.Mutex
+	storages map[string]*Client
+	closed   bool
+}
+
+type trackerConn struct {
+	addr string
+	conn *grpc.ClientConn
+	rpc  trackerpb.TrackerServiceClient
+}
+
+func newTrackerMode(cfg Config) (*trackerMode, error) {
+	t := &trackerMode{cfg: cfg, log: cfg.Logger, storages: map[string]*Client{}}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	for _, a := range cfg.Trackers {
+		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithConnectParams(grpc.ConnectParams{
+				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
+				MinConnectTimeout: 2 * time.Second,
+			}))
+		if err != nil {
+			t.close()
+			return nil, fmt.Errorf("depot client: tracker %q: %w: %w", a, ErrInvalid, err)
+		}
+		t.trackers = append(t.trackers, &trackerConn{addr: a, conn: conn, rpc: trackerpb.NewTrackerServiceClient(conn)})
+	}
+	return t, nil
+}
+
+// waitAny waits until one tracker accepts a connection.
+func (t *trackerMode) waitAny(timeout time.Duration) error {
+	errs := make(chan error, len(t.trackers))
+	for _, tc := range t.trackers {
+		go func() { errs <- waitReady(tc.conn, timeout) }()
+	}
+	var all []error
+	for range t.trackers {
+		err := <-errs
+		if err == nil {
+			return nil
+		}
+		all = append(all, err)
+	}
+	return fmt.Errorf("depot client: trackers %v: %w: %w", t.cfg.Trackers, ErrNoTracker, errors.Join(all...))
+}
+
+func (t *trackerMode) close() error {
+	t.mu.Lock()
+	t.closed = true
+	storages := t.storages
+	t.storages = map[string]*Client{}
+	t.mu.Unlock()
+	var errs []error
+	for _, c := range storages {
+		errs = append(errs, c.Close())
+	}
+	for _, tc := range t.trackers {
+		errs = append(errs, tc.conn.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// trackerDown reports whether err means the tracker could not answer (try the next one).
+func trackerDown(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.DeadlineExceeded, codes.Canceled, codes.Unknown, codes.Internal:
+		return true
+	}
+	return false
+}
+
+// call runs fn on the tracker that answered last, then on the others in order, until one
+// answers (any answer, errors included, that is not "tracker unreachable").
+func (t *trackerMode) call(ctx context.Context, op string, fn func(context.Context, trackerpb.TrackerServiceClient) error) error {
+	n := len(t.trackers)
+	start := int(t.next.Load())
+	var errs []error
+	for i := range n {
+		idx := (start + i) % n
+		tc := t.trackers[idx]
+		cctx, cancel := context.WithTimeout(ctx, trackerTimeout)
+		err := fn(cctx, tc.rpc)
+		cancel()
+		if err == nil || !trackerDown(err) {
+			t.next.Store(int32(idx))
+			if err != nil {
+				return fromTracker(op, tc.addr, err)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("depot client: %s: %w", op, ctx.Err())
+		}
+		t.log.Debug("tracker did not answer", "tracker", tc.addr, "op", op, "err", err)
+		errs = append(errs, fmt.Errorf("tracker %s: %w", tc.addr, err))
+	}
+	return fmt.Errorf("depot client: %s: %w: %w", op, ErrNoTracker, errors.Join(errs...))
+}
+
+// fromTracker translates a tracker's answer: NOT_FOUND (no storage can serve) and
+// RESOURCE_EXHAUSTED (no space) keep their sentinels.
+func fromTracker(op, addr string, err error) error {
+	st, _ := status.FromError(err)
+	return &rpcError{op: op, code: st.Code(), msg: "tracker " + addr + ": " + st.Message(), kind: sentinel(st.Code())}
+}
+
+// storage returns the pooled Client for a storage, connecting when there is none or the
+// pooled one's connection failed. An error here means nothing was sent to the storage.
+func (t *trackerMode) storage(b *trackerpb.StorageBrief) (*Client, string, error) {
+	addr := net.JoinHostPort(b.GetAddr(), strconv.Itoa(int(b.GetPort())))
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, addr, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
+	}
+	c := t.storages[addr]
+	if c != nil {
+		if s := c.conn.GetState(); s != connectivity.TransientFailure && s != connectivity.Shutdown {
+			t.mu.Unlock()
+			return c, addr, nil
+		}
+		delete(t.storages, addr)
+		c.Close()
+	}
+	t.mu.Unlock()
+	timeout := t.cfg.DialTimeout
+	if timeout <= 0 || timeout > trackerTimeout {
+		timeout = trackerTimeout
+	}
+	c, err := New(Config{Storage: addr, Secret: t.cfg.Secret, DialTimeout: timeout, Logger: t.cfg.Logger})
+	if err != nil {
+		return nil, addr, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.storages[addr]; old != nil {
+		c.Close()
+		return old, addr, nil
+	}
+	if t.closed {
+		c.Close()
+		return nil, addr, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
+	}
+	t.storages[addr] = c
+	return c, addr, nil
+}
+
+// dropStorage forgets a pooled storage client whose calls fail.
+func (t *trackerMode) dropStorage(addr string) {
+	t.mu.Lock()
+	c := t.storages[addr]
+	delete(t.storages, addr)
+	t.mu.Unlock()
+	if c != nil {
+		c.Close()
+	}
+}
+
+// newTrackerClient returns a Client in tracker mode once one tracker accepts a connection.
+func newTrackerClient(cfg Config) (*Client, error) {
+	t, err := newTrackerMode(cfg)
+	if err != nil {
+		return nil, err
+	}
+	timeout := cfg.DialTimeout
+	if timeout <= 0 {
+		timeout = DefaultDialTimeout
+	}
+	if err := t.waitAny(timeout); err != nil {
+		t.close()
+		return nil, err
+	}
+	c := &Client{secret: cfg.Secret, log: t.log, trk: t}
+	c.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
+	return c, nil
+}
