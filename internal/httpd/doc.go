@@ -12,9 +12,10 @@
 //  3. the anti-steal token over the remote name (token.Verify), unless the bypass header matches;
 //     a failure serves the token_check_fail file with 200, or 400 without one;
 //  4. fileid.ParseRemote and the store path index (400 on failure);
-//  5. for normal and trunk IDs, If-None-Match / If-Modified-Since against the ETag and
-//     Last-Modified derived from the ID, before touching the disk;
-//  6. Store.Open: a miss goes to notLocal (404, 400 loop guard, 302 or proxy);
+//  5. Store.Open: a miss goes to notLocal (404, 400 loop guard, 302 or proxy);
+//  6. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
+//     against the ETag (crc32 and size from a normal or trunk ID) and Last-Modified (the ID's
+//     create time, or the mtime of slave and appender files);
 //  7. Range / If-Range, then the body.
 //
 // # Zero copy
