@@ -3,6 +3,7 @@ package membership
 import (
 	"errors"
 	"fmt"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"slices"
@@ -100,7 +101,7 @@ func New(cfg Config) (*Membership, error) {
 	mc.AdvertiseAddr = cfg.BindAddr
 	mc.Delegate = (*metaDelegate)(m)
 	mc.Events = (*eventDelegate)(m)
-	mc.Logger = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	mc.Logger = stdlog.New(levelWriter{log}, "", 0)
 	mc.LogOutput = nil
 
 	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
