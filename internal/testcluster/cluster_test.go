@@ -1,0 +1,63 @@
+package testcluster_test
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/depotfs/depot/internal/testcluster"
+)
+
+func TestClusterComesUp(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{}) // 3 trackers, 2 groups × 2 storages
+	// Start waited for every storage to be ACTIVE on every tracker; the trackers, told of
+	// nobody, found each other through the storages and agree on one leader.
+	c.Eventually("one leader known to every tracker", 30*time.Second, func() error {
+		if l := c.Leaders(); len(l) != 1 {
+			return fmt.Errorf("%d leaders", len(l))
+		}
+		for _, tr := range c.Trackers {
+			if n := len(tr.Peers()); n != 3 {
+				return fmt.Errorf("tracker %s knows %d trackers", tr.Addr, n)
+			}
+		}
+		return nil
+	})
+	resp, err := c.List(c.Trackers[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var groups []string
+	for _, g := range resp.GetGroups() {
+		groups = append(groups, g.GetName())
+		if len(g.GetStorages()) != 2 || g.GetActiveCount() != 2 {
+			t.Errorf("group %s: %d storages, %d active", g.GetName(), len(g.GetStorages()), g.GetActiveCount())
+		}
+		for _, s := range g.GetStorages() {
+			if s.GetFreeBytes() == 0 || len(s.GetDisk()) != 1 || s.GetBrief().GetHttpUrl() == "" {
+				t.Errorf("storage %s: free %d, disk %v, http_url %q", s.GetBrief().GetKey(), s.GetFreeBytes(), s.GetDisk(), s.GetBrief().GetHttpUrl())
+			}
+		}
+	}
+	if !slices.Equal(groups, []string{"group1", "group2"}) {
+		t.Errorf("groups = %v", groups)
+	}
+	// Each storage learned its group's membership from the trackers.
+	for _, s := range c.Storages {
+		if m := s.Node().Members(); len(m) != 2 {
+			t.Errorf("storage %s knows %d members", s, len(m))
+		}
+	}
+	// And a client in tracker mode works end to end.
+	cl := c.Client()
+	id, err := cl.Upload(t.Context(), bytes.NewReader([]byte("hi")), clientOpts("txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := cl.Download(t.Context(), id, &buf, 0, 0); err != nil || buf.String() != "hi" {
+		t.Errorf("Download = %q, %v", buf.String(), err)
+	}
+}

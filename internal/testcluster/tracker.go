@@ -1,0 +1,217 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/consensus"
+	"github.com/depotfs/depot/internal/meta"
+	"github.com/depotfs/depot/internal/tracker"
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// Tracker is one tracker of a Cluster. Stop and Restart keep its address, ports and bbolt
+// file, as a tracker process restarted on the same host would.
+type Tracker struct {
+	c     *Cluster
+	Index int
+	Host  string
+	Addr  string // gRPC host:port, fixed at the first start
+	dir   string
+
+	mu                   sync.Mutex
+	gossipPort, raftPort int
+	srv                  *tracker.Server
+	coord                *consensus.Coordinator
+	db                   *meta.DB
+	gs                   *grpc.Server
+	cancel               context.CancelFunc
+	done                 chan struct{}
+}
+
+// Conf returns the tracker.conf the tracker runs with.
+func (tr *Tracker) Conf() conf.Tracker {
+	tc := conf.DefaultTracker()
+	tc.BindAddr = tr.Host
+	tc.BasePath = tr.dir
+	tc.CheckActiveInterval = CheckActiveInterval
+	tc.ReservedStorageSpace = conf.Reserved{Bytes: 1 << 20}
+	if f := tr.c.opts.Tracker; f != nil {
+		f(tr.Index, &tc)
+	}
+	return tc
+}
+
+func (tr *Tracker) start() error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tc := tr.Conf()
+	port := 0
+	if tr.Addr != "" {
+		_, p, _ := net.SplitHostPort(tr.Addr)
+		port, _ = strconv.Atoi(p)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(tr.Host, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	tr.Addr = ln.Addr().String()
+	tc.Port = ln.Addr().(*net.TCPAddr).Port
+	dataDir := filepath.Join(tr.dir, "data")
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		ln.Close()
+		return err
+	}
+	db, err := meta.Open(filepath.Join(dataDir, "depot-tracker.db"), meta.Options{Logger: tr.c.log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	log := tr.c.log.With("tracker", tr.Addr)
+	srv, err := tracker.New(tracker.Config{
+		Tracker: tc, Meta: db, Addr: tr.Addr, CheckInterval: sweepInterval, Logger: log,
+		NewCoordinator: func(a tracker.Applier) (tracker.Coordinator, error) {
+			c, err := consensus.New(consensus.Config{
+				NodeID: tr.Addr, BindAddr: tr.Host, GossipPort: tr.gossipPort, RaftPort: tr.raftPort,
+				GRPCAddr: tr.Addr, DataDir: dataDir, Resolve: resolveGossip, Applier: a,
+				Logger: log.With("component", "consensus"), Timers: consensus.FastTimers(),
+				Reachable: tr.c.reachable(tr.Host),
+			})
+			if err != nil {
+				return nil, err
+			}
+			tr.coord = c
+			return raftCoordinator{c}, nil
+		},
+	})
+	if err != nil {
+		db.Close()
+		ln.Close()
+		return err
+	}
+	tr.gossipPort = portOf(tr.coord.GossipAddr())
+	tr.raftPort = portOf(tr.coord.RaftAddr())
+	if tr.c.opts.Seeds {
+		srv.Coordinator().AddPeers(tr.c.TrackerAddrs())
+	}
+	gs := grpc.NewServer()
+	srv.Register(gs)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = gs.Serve(ln) }()
+	go func() { defer close(done); _ = srv.Run(ctx) }()
+	tr.srv, tr.db, tr.gs, tr.cancel, tr.done = srv, db, gs, cancel, done
+	return nil
+}
+
+func portOf(addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// Stop stops the tracker abruptly (connections cut, no goodbye to its peers beyond what
+// closing its listeners does). Safe to call when stopped.
+func (tr *Tracker) Stop() {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.srv == nil {
+		return
+	}
+	tr.gs.Stop()
+	tr.cancel()
+	<-tr.done
+	tr.srv.Close()
+	tr.db.Close()
+	tr.srv, tr.coord, tr.db, tr.gs = nil, nil, nil, nil
+}
+
+// Restart starts a stopped tracker again on the same address with the same bbolt file.
+func (tr *Tracker) Restart() {
+	tr.c.t.Helper()
+	if err := tr.start(); err != nil {
+		tr.c.t.Fatalf("testcluster: restart tracker %s: %v", tr.Addr, err)
+	}
+}
+
+// Running reports whether the tracker is started.
+func (tr *Tracker) Running() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.srv != nil
+}
+
+// IsLeader reports whether the running tracker considers itself the leader.
+func (tr *Tracker) IsLeader() bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.srv != nil && tr.srv.Coordinator().IsLeader()
+}
+
+// Server returns the running tracker's server (nil when stopped).
+func (tr *Tracker) Server() *tracker.Server {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.srv
+}
+
+// Peers returns the trackers this tracker's coordinator knows.
+func (tr *Tracker) Peers() []tracker.Peer {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if tr.srv == nil {
+		return nil
+	}
+	return tr.srv.Coordinator().Peers()
+}
+
+// resolveGossip asks the tracker at grpcAddr for its gossip address.
+func resolveGossip(ctx context.Context, grpcAddr string) (string, error) {
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	info, err := trackerpb.NewTrackerServiceClient(conn).TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
+	if err != nil {
+		return "", fmt.Errorf("tracker info of %s: %w", grpcAddr, err)
+	}
+	return info.GetGossipAddr(), nil
+}
+
+// raftCoordinator adapts *consensus.Coordinator to tracker.Coordinator (as cmd/tracker
+// does): the length of a storage's tracker_server list is the cluster size to expect.
+type raftCoordinator struct{ *consensus.Coordinator }
+
+var _ tracker.Coordinator = raftCoordinator{}
+
+func (c raftCoordinator) AddPeers(grpcAddrs []string) {
+	if len(grpcAddrs) > 0 {
+		c.SetExpect(len(grpcAddrs))
+	}
+	c.Coordinator.AddPeers(grpcAddrs)
+}
+
+func (c raftCoordinator) Peers() []tracker.Peer {
+	ps := c.Coordinator.Peers()
+	out := make([]tracker.Peer, len(ps))
+	for i, p := range ps {
+		out[i] = tracker.Peer{GRPCAddr: p.GRPCAddr, Alive: p.Alive, Leader: p.Leader}
+	}
+	return out
+}
