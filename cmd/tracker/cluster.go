@@ -14,6 +14,8 @@ import (
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
+var _ tracker.Coordinator = (*consensus.Coordinator)(nil)
+
 // cluster builds the tracker's consensus coordinator from tracker.conf.
 type cluster struct {
 	tc       *conf.Tracker
@@ -40,7 +42,7 @@ func (cl cluster) coordinator(a tracker.Applier) (tracker.Coordinator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return raftCoordinator{c}, nil
+	return c, nil
 }
 
 // resolveGossip asks the tracker at grpcAddr for its gossip address.
@@ -57,26 +59,4 @@ func resolveGossip(ctx context.Context, grpcAddr string) (string, error) {
 		return "", err
 	}
 	return info.GetGossipAddr(), nil
-}
-
-// raftCoordinator adapts *consensus.Coordinator to tracker.Coordinator. A storage's
-// tracker_server list also tells a new cluster how many trackers to wait for.
-type raftCoordinator struct{ *consensus.Coordinator }
-
-var _ tracker.Coordinator = raftCoordinator{}
-
-func (c raftCoordinator) AddPeers(grpcAddrs []string) {
-	if len(grpcAddrs) > 0 {
-		c.SetExpect(len(grpcAddrs))
-	}
-	c.Coordinator.AddPeers(grpcAddrs)
-}
-
-func (c raftCoordinator) Peers() []tracker.Peer {
-	ps := c.Coordinator.Peers()
-	out := make([]tracker.Peer, len(ps))
-	for i, p := range ps {
-		out[i] = tracker.Peer{GRPCAddr: p.GRPCAddr, Alive: p.Alive, Leader: p.Leader}
-	}
-	return out
 }

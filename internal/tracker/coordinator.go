@@ -3,6 +3,8 @@ package tracker
 import (
 	"context"
 	"sync"
+
+	"github.com/depotfs/depot/internal/consensus"
 )
 
 // Coordinator is the tracker's view of its peers and its leader. Methods never block on the
@@ -22,11 +24,23 @@ type Coordinator interface {
 	Close() error
 }
 
-// Peer is a tracker a Coordinator knows.
-type Peer struct {
-	GRPCAddr string
-	Alive    bool
-	Leader   bool
+// Peer is a tracker a Coordinator knows (GRPCAddr, Alive, Leader). It is the consensus
+// package's type, so that *consensus.Coordinator is a Coordinator as it is.
+type Peer = consensus.Peer
+
+// expecter is a Coordinator that can be told how many trackers a new cluster has: the
+// length of the storages' tracker_server lists.
+type expecter interface{ SetExpect(n int) }
+
+// addPeers hands the tracker_server list a storage reported to the coordinator.
+func (s *Server) addPeers(list []string) {
+	if len(list) == 0 {
+		return
+	}
+	if e, ok := s.coord.(expecter); ok {
+		e.SetExpect(len(list))
+	}
+	s.coord.AddPeers(list)
 }
 
 // Applier receives replicated decisions, in the same order on every tracker. *Server is one.

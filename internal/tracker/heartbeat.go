@@ -16,7 +16,7 @@ func (s *Server) Heartbeat(ctx context.Context, req *trackerpb.HeartbeatRequest)
 }
 
 func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.HeartbeatResponse, error) {
-	s.coord.AddPeers(req.GetTrackerServers())
+	s.addPeers(req.GetTrackerServers())
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()

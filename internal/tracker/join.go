@@ -43,7 +43,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	if err != nil {
 		return nil, err
 	}
-	s.coord.AddPeers(req.GetTrackerServers())
+	s.addPeers(req.GetTrackerServers())
 
 	now := s.now()
 	s.mu.Lock()

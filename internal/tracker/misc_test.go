@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -421,5 +422,35 @@ func TestTrackerInfoAddrsFromCoordinator(t *testing.T) {
 	if err != nil || info.GetGossipAddr() != "127.0.0.1:22123" || info.GetRaftAddr() != "127.0.0.1:22124" ||
 		!info.GetIsLeader() || len(info.GetPeers()) != 1 {
 		t.Fatalf("tracker info = %v, %v", info, err)
+	}
+}
+
+// expectCoord records what the Server tells it about peers.
+type expectCoord struct {
+	Coordinator
+	mu     sync.Mutex
+	expect int
+	peers  []string
+}
+
+func (c *expectCoord) SetExpect(n int) { c.mu.Lock(); c.expect = max(c.expect, n); c.mu.Unlock() }
+func (c *expectCoord) AddPeers(a []string) {
+	c.mu.Lock()
+	c.peers = append(c.peers, a...)
+	c.mu.Unlock()
+}
+
+func TestStoragesTellTheCoordinatorAboutTrackers(t *testing.T) {
+	ec := &expectCoord{Coordinator: NewSingle("127.0.0.1:22122", nil)}
+	e := start(t, func(c *Config) { c.Coordinator = ec })
+	list := []string{"127.0.0.1:22122", "127.0.0.2:22122", "127.0.0.3:22122"}
+	key := e.join("g1", "127.0.0.2", func(r *trackerpb.JoinRequest) { r.TrackerServers = list[:2] }).GetStorageKey()
+	if _, err := e.cli.Heartbeat(e.ctx(), &trackerpb.HeartbeatRequest{Group: "g1", StorageKey: key, TrackerServers: list}); err != nil {
+		t.Fatal(err)
+	}
+	ec.mu.Lock()
+	defer ec.mu.Unlock()
+	if ec.expect != 3 || len(ec.peers) != 5 {
+		t.Fatalf("expect %d, peers %v", ec.expect, ec.peers)
 	}
 }
