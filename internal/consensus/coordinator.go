@@ -255,8 +255,10 @@ func (c *Coordinator) LeaderAddr() (string, bool) {
 // Applier's error. On a follower it returns ErrNotLeader naming the leader.
 func (c *Coordinator) Propose(ctx context.Context, cmd []byte) error {
 	if !c.IsLeader() {
-		if addr, ok := c.LeaderAddr(); ok {
+		if addr, ok := c.LeaderAddr(); ok && addr != c.cfg.GRPCAddr {
 			return fmt.Errorf("%w: leader is %s", ErrNotLeader, addr)
+		} else if ok {
+			return fmt.Errorf("%w: this tracker lost contact with a quorum", ErrNotLeader)
 		}
 		return fmt.Errorf("%w: no leader elected", ErrNotLeader)
 	}
@@ -293,11 +295,14 @@ func (c *Coordinator) Propose(ctx context.Context, cmd []byte) error {
 // set is ignored.
 func (c *Coordinator) SetExpect(n int) {
 	c.mu.Lock()
-	if n > c.expect {
+	raised := n > c.expect
+	if raised {
 		c.expect = n
 	}
 	c.mu.Unlock()
-	c.nudge()
+	if raised {
+		c.nudge()
+	}
 }
 
 // AddPeers records tracker gRPC addresses learned from storages; the
@@ -305,10 +310,14 @@ func (c *Coordinator) SetExpect(n int) {
 // never blocks.
 func (c *Coordinator) AddPeers(grpcAddrs []string) {
 	c.mu.Lock()
+	known := make(map[string]bool, len(c.peers))
+	for _, p := range c.peers {
+		known[p.GRPCAddr] = true
+	}
 	added := false
 	for _, a := range grpcAddrs {
-		if a == "" || a == c.cfg.GRPCAddr || c.seeds[a] {
-			continue
+		if a == "" || a == c.cfg.GRPCAddr || c.seeds[a] || known[a] {
+			continue // known trackers are rejoined by their gossip address
 		}
 		c.seeds[a] = true
 		added = true
