@@ -27,7 +27,6 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 		URLHaveGroupName: mod.URLHaveGroupName,
 		MultiRange:       hc.MultiRangeEnabled,
 		MaxRanges:        hc.MultiRangeMaxRanges,
-		MimeTypes:        hc.MimeTypes,
 		DefaultType:      hc.DefaultContentType,
 		SyncFileMaxDelay: mod.StorageSyncFileMaxDelay,
 		IsSelf:           s.ident.IsSelf,
@@ -38,6 +37,11 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 	}
 	if mod.LoadFDFSParametersFromTracker {
 		s.applyTrackerParams(&cfg, mod)
+	}
+	if hc.MimeTypesFilename != "" {
+		// A configured mime.types wins; otherwise the module's built-in map, which matches
+		// what nginx sent in front of FastDFS.
+		cfg.MimeTypes = hc.MimeTypes
 	}
 	if mod.ResponseMode == conf.ResponseRedirect {
 		cfg.ResponseMode = httpd.Redirect
