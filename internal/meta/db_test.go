@@ -206,3 +206,36 @@ func FuzzDecodeGroup(f *testing.F) {
 		}
 	})
 }
+
+func TestStorageEqual(t *testing.T) {
+	s := sampleStorage("g", "k")
+	tests := []struct {
+		name string
+		edit func(*Storage)
+		want bool
+	}{
+		{"copy", func(*Storage) {}, true},
+		{"disk", func(o *Storage) { o.Disk[1].Free++ }, false},
+		{"sync", func(o *Storage) { o.Sync[0].LagFiles = 3 }, false},
+		{"status", func(o *Storage) { o.Status = StatusOffline }, false},
+		{"heartbeat", func(o *Storage) { o.LastHeartbeat = o.LastHeartbeat.Add(time.Second) }, false},
+		{"empty vs nil", func(o *Storage) { o.Sync = []Sync{} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := s.Clone()
+			tt.edit(&o)
+			if tt.name == "empty vs nil" {
+				s := s.Clone()
+				s.Sync = nil
+				if got := s.Equal(o); got != tt.want {
+					t.Fatalf("Equal = %v", got)
+				}
+				return
+			}
+			if got := s.Equal(o); got != tt.want {
+				t.Fatalf("Equal = %v", got)
+			}
+		})
+	}
+}

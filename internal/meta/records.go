@@ -3,6 +3,7 @@ package meta
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -59,6 +60,22 @@ type Storage struct {
 func (s Storage) Clone() Storage {
 	s.Disk = append([]Disk(nil), s.Disk...)
 	s.Sync = append([]Sync(nil), s.Sync...)
+	return s
+}
+
+// Equal reports whether s and o hold the same values (times compared with ==, so a copy is
+// equal to its original; nil and empty slices are equal).
+func (s Storage) Equal(o Storage) bool {
+	return reflect.DeepEqual(s.norm(), o.norm())
+}
+
+func (s Storage) norm() Storage {
+	if len(s.Disk) == 0 {
+		s.Disk = nil
+	}
+	if len(s.Sync) == 0 {
+		s.Sync = nil
+	}
 	return s
 }
 

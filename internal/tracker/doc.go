@@ -23,9 +23,12 @@
 //
 // # Persistence
 //
-// Every change of a group or storage is written to the meta DB before the call returns, the
-// round-robin cursors every sweep. A restarted tracker loads everything and keeps the saved
-// states: a storage saved ACTIVE stays ACTIVE until the sweep finds its last heartbeat
-// (also saved) older than check_active_interval, exactly as if the tracker had never
-// stopped. So a restarted tracker answers clients at once.
+// Every change of a group or storage is written to the meta DB before the call returns,
+// except a heartbeat that changes nothing but the heartbeat time: that is written once half
+// of check_active_interval has passed since the last write. The round-robin cursors are
+// written every sweep. A restarted tracker loads everything and keeps the saved states: a
+// storage saved ACTIVE stays ACTIVE until the sweep finds its last heartbeat older than
+// check_active_interval, as if the tracker had never stopped, so a restarted tracker answers
+// clients at once. (A live storage's saved heartbeat is at most half the interval old, and
+// its next heartbeat refreshes it.)
 package tracker

@@ -32,7 +32,7 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 	if err != nil {
 		return nil, err
 	}
-	old := st.Status
+	before := st.Clone()
 	st.LastHeartbeat, st.HasFiles = now, req.GetHasFiles()
 	if disk != nil {
 		st.Disk = disk
@@ -41,12 +41,14 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 		st.Sync = syncReport(req.GetSync())
 	}
 	s.advance(g, st, now)
-	if st.Status != old {
+	if st.Status != before.Status {
 		g.version++
-		s.log.Info("storage status", "group", st.Group, "storage", st.Key, "from", old, "to", st.Status)
+		s.log.Info("storage status", "group", st.Group, "storage", st.Key, "from", before.Status, "to", st.Status)
 	}
-	if err := s.saveStorage(st); err != nil {
-		return nil, err
+	if s.needSave(&before, st) {
+		if err := s.saveStorage(st); err != nil {
+			return nil, err
+		}
 	}
 	k := seenKey(st)
 	changed := s.seen[k] != g.version
@@ -56,6 +58,20 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 		Members: briefs(g),
 		Changed: changed,
 	}, nil
+}
+
+// needSave tells whether a heartbeat changed st enough to write it: anything but the last
+// heartbeat time, or a saved heartbeat time half of check_active_interval old. A restarted
+// tracker therefore never sees a live storage's last heartbeat as more than half the
+// interval old, and an idle cluster does not write on every beat.
+func (s *Server) needSave(before, st *meta.Storage) bool {
+	saved := before.Clone()
+	saved.LastHeartbeat = st.LastHeartbeat
+	if !saved.Equal(*st) {
+		return true
+	}
+	last, ok := s.savedBeat[seenKey(st)]
+	return !ok || st.LastHeartbeat.Sub(last) >= s.cfg.Tracker.CheckActiveInterval/2
 }
 
 // advance moves a storage along on a heartbeat: ONLINE and OFFLINE become ACTIVE; WAIT_SYNC

@@ -16,6 +16,7 @@ func (s *Server) ListGroups(ctx context.Context, req *trackerpb.ListGroupsReques
 }
 
 func (s *Server) listGroups(only string) (*trackerpb.ListGroupsResponse, error) {
+	resp := &trackerpb.ListGroupsResponse{Tracker: s.trackerInfo()} // before s.mu: asks the coordinator
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if only != "" && s.groups[only] == nil {
@@ -28,7 +29,6 @@ func (s *Server) listGroups(only string) (*trackerpb.ListGroupsResponse, error) 
 		}
 	}
 	slices.Sort(names)
-	resp := &trackerpb.ListGroupsResponse{Tracker: s.trackerInfo()}
 	for _, n := range names {
 		g := s.groups[n]
 		gi := &trackerpb.GroupInfo{Name: n}

@@ -79,7 +79,8 @@ type Server struct {
 	groups       map[string]*group
 	cursors      map[string]uint64
 	cursorsDirty bool
-	seen         map[string]uint64 // "group\x00key" → group version of its last answer
+	seen         map[string]uint64    // "group\x00key" → group version of its last answer
+	savedBeat    map[string]time.Time // "group\x00key" → last heartbeat time written to Meta
 }
 
 // New loads the state saved in cfg.Meta and returns a Server.
@@ -96,7 +97,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, groups: map[string]*group{}, seen: map[string]uint64{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, groups: map[string]*group{},
+		seen: map[string]uint64{}, savedBeat: map[string]time.Time{}}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -220,5 +222,6 @@ func (s *Server) saveStorage(st *meta.Storage) error {
 	if err := s.cfg.Meta.PutStorage(st.Clone()); err != nil {
 		return fmt.Errorf("%w: storage %s/%s: %w", ErrPersist, st.Group, st.Key, err)
 	}
+	s.savedBeat[seenKey(st)] = st.LastHeartbeat
 	return nil
 }

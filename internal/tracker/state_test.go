@@ -245,3 +245,37 @@ func TestRunSweepsOnItsOwn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestHeartbeatWritesOnlyWhatMatters(t *testing.T) {
+	e := start(t, nil) // check_active_interval 10 s: beat times are saved every 5 s
+	key := e.active("g1", "127.0.0.2", 900)
+	saved := func() (time.Time, uint64) {
+		t.Helper()
+		st, err := e.srv.cfg.Meta.Storage("g1", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.LastHeartbeat, st.Disk[0].Free
+	}
+	t0 := e.clock.Now()
+	steps := []struct {
+		name     string
+		advance  time.Duration
+		free     []uint64
+		wantBeat time.Duration // saved beat time since t0
+		wantFree uint64
+	}{
+		{"beat only", 2 * time.Second, nil, 0, 900},
+		{"disk changed", time.Second, []uint64{800}, 3 * time.Second, 800},
+		{"same disk", time.Second, []uint64{800}, 3 * time.Second, 800},
+		{"half the interval since the last write", 4 * time.Second, nil, 8 * time.Second, 800},
+	}
+	for _, s := range steps {
+		e.clock.Add(s.advance)
+		e.beat("g1", key, false, s.free...)
+		beat, free := saved()
+		if !beat.Equal(t0.Add(s.wantBeat)) || free != s.wantFree {
+			t.Fatalf("%s: saved beat %v free %d", s.name, beat.Sub(t0), free)
+		}
+	}
+}
