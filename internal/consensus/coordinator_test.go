@@ -170,6 +170,33 @@ func TestRestartRejoins(t *testing.T) {
 	})
 }
 
+func TestRestartOnNewAddresses(t *testing.T) {
+	cl := newCluster(t, 65, 3, 3)
+	ld := waitOneLeader(t, cl.nodes)
+	fl := others(cl.nodes, ld)[0]
+	cl.stop(fl)
+	// New gossip and Raft ports: the leader must update the voter's address.
+	fl.gossipPort, fl.raftPort = 0, 0
+	cl.start(fl, 0)
+	fl.c.AddPeers([]string{ld.grpc})
+	if err := ld.c.Propose(t.Context(), []byte("after-move")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "leader to record the new raft address", func() bool {
+		cf := ld.c.raft.GetConfiguration()
+		for _, s := range cf.Configuration().Servers {
+			if string(s.ID) == fl.grpc {
+				return string(s.Address) == fl.c.RaftAddr()
+			}
+		}
+		return false
+	})
+	waitFor(t, "moved node to catch up", func() bool {
+		return slices.Equal(fl.app.got(), []string{"after-move"})
+	})
+	waitOneLeader(t, cl.nodes)
+}
+
 func TestExpect(t *testing.T) {
 	t.Run("single bootstraps alone", func(t *testing.T) {
 		cl := newCluster(t, 58, 1, 1)

@@ -93,6 +93,9 @@ func New(cfg Config) (*Membership, error) {
 		events:  newEventQueue(log),
 	}
 	mc := memberlist.DefaultLANConfig()
+	// A tracker that comes back on a new address (a container restarted
+	// with a new IP) may reclaim its name once its old self is dead.
+	mc.DeadNodeReclaimTime = 30 * time.Second
 	if cfg.ProbeInterval > 0 {
 		fastTimers(mc, cfg.ProbeInterval)
 	}
