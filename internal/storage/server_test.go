@@ -33,6 +33,16 @@ http.mod_fastdfs_conf = mod_fastdfs.conf
 reserved_storage_space = 1%%
 `, dir)
 	modConf := "base_path = " + dir + "\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = " + dir + "\n" + modExtra
+	return launch(t, dir, storageConf, modConf, func(sc *conf.Storage) {
+		sc.Port, sc.HTTP.ServerPort = 0, 0 // kernel-chosen ports: tests run in parallel
+	})
+}
+
+// launch writes storage.conf and mod_fastdfs.conf into dir, loads them the way cmd/storage
+// does, lets tweak adjust the loaded values (ports, timers), and starts the node until the
+// test ends.
+func launch(t *testing.T, dir, storageConf, modConf string, tweak func(*conf.Storage)) *storage.Server {
+	t.Helper()
 	confPath := filepath.Join(dir, "storage.conf")
 	writeFile(t, confPath, storageConf)
 	writeFile(t, filepath.Join(dir, "mod_fastdfs.conf"), modConf)
@@ -40,8 +50,10 @@ reserved_storage_space = 1%%
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc.Port, sc.HTTP.ServerPort = 0, 0 // kernel-chosen ports: tests run in parallel
-	mod, err := conf.LoadMod(sc.HTTP.ModFastDFSConf, nil)
+	if tweak != nil {
+		tweak(sc)
+	}
+	mod, err := conf.LoadMod(filepath.Join(dir, "mod_fastdfs.conf"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,28 +17,11 @@ import (
 func startAt(t *testing.T, addr string, httpPort int, mode string) *storage.Server {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "storage.conf"), fmt.Sprintf(
+	return launch(t, dir, fmt.Sprintf(
 		"group_name = group1\nbind_addr = %s\nport = 23000\nbase_path = %s\nsubdir_count_per_path = 2\nhttp.server_port = %d\nreserved_storage_space = 1%%\n",
-		addr, dir, httpPort))
-	writeFile(t, filepath.Join(dir, "mod_fastdfs.conf"), "base_path = "+dir+"\ngroup_name = group1\nurl_have_group_name = true\nresponse_mode = "+mode+"\n")
-	sc, err := conf.LoadStorage(filepath.Join(dir, "storage.conf"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Port = 0
-	mod, err := conf.LoadMod(sc.HTTP.ModFastDFSConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := storage.New(storage.Config{Storage: *sc, Mod: mod})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	return node
+		addr, dir, httpPort),
+		"base_path = "+dir+"\ngroup_name = group1\nurl_have_group_name = true\nresponse_mode = "+mode+"\n",
+		func(sc *conf.Storage) { sc.Port = 0 })
 }
 
 // sharedPort finds a port free on both 127.0.0.1 and 127.0.0.2: FastDFS's redirect and proxy
