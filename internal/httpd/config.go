@@ -68,6 +68,12 @@ type Config struct {
 	Token            TokenConfig
 	MultiRange       bool // http.multi_range.enabled: more than one range → multipart/byteranges
 	MaxRanges        int  // ranges per request; 0 = 64. More is 416.
+	// FLV enables FLV pseudo-streaming (flv_support): a request without Range for a file whose
+	// extension is exactly FLVExtension (flv_extension; "" = "flv") and with ?start=N (and
+	// optional exclusive ?end=M) gets 200 with those bytes, prefixed by the 13-byte FLV header
+	// when N > 0. Bad values are 400.
+	FLV          bool
+	FLVExtension string
 	// MimeTypes maps an extension (without dot) to a media type; nil = a built-in map with the
 	// entries of nginx's mime.types. Lookups try the extension as written, then lower-cased.
 	MimeTypes   map[string]string
@@ -99,6 +105,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.MaxRanges == 0 {
 		c.MaxRanges = 64
+	}
+	if c.FLVExtension == "" {
+		c.FLVExtension = "flv"
 	}
 	if c.DefaultType == "" {
 		c.DefaultType = "application/octet-stream"

@@ -130,8 +130,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if err != nil {
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: "+err.Error())
 	}
-	if g == nil {
-		return h.fail(w, r, http.StatusNotFound, "not found: group "+groupName+" is not served here")
+	if g == nil { // a group this node does not serve: to its source, as a miss (spec §4.3 12)
+		return h.notLocal(w, r, id, false)
 	}
 	if id.StorePath() >= g.StorePathCount {
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: store path index out of range")
@@ -139,7 +139,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	f, err := g.Store.Open(id)
 	if err != nil {
 		if errors.Is(err, disk.ErrNotFound) {
-			return h.notLocal(w, r, id)
+			return h.notLocal(w, r, id, true)
 		}
 		h.cfg.Logger.Error("open stored file", "id", id.String(), "err", err)
 		return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")

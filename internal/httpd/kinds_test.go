@@ -96,6 +96,7 @@ func TestSeveralGroups(t *testing.T) {
 			{Name: "group2", Store: s2, StorePathCount: 2},
 		},
 		URLHaveGroupName: true,
+		ResponseMode:     Redirect,
 		IsSelf:           func(fileid.ID) bool { return true },
 	}
 	srv, _ := startServer(t, cfg)
@@ -108,7 +109,7 @@ func TestSeveralGroups(t *testing.T) {
 		{"/" + id2.String(), 200, "two"},
 		{"/group2/" + id1.Remote(), 404, ""},                                   // not in group2's store
 		{"/group1/" + id2.Remote(), 400, ""},                                   // M01 but group1 has one store path
-		{"/group3/" + id1.Remote(), 404, ""},                                   // a group not served here
+		{"/group3/" + id1.Remote(), 302, ""},                                   // a group not served here: to its source
 		{"/group1/" + strings.Replace(id1.Remote(), "M00", "m00", 1), 400, ""}, // lower-case M
 	} {
 		resp, body := fetch(t, "GET", srv.URL+tc.path, nil)

@@ -14,12 +14,15 @@ import (
 	"github.com/depotfs/depot/internal/fileid"
 )
 
-// notLocal answers a request for a file of a configured group that is not on this node.
-func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID) (int, int64) {
-	if h.cfg.IsSelf(id) {
+// notLocal answers a request for a file that is not on this node: a miss in a configured
+// group (sameGroup), or any file of a group this node does not serve. The 404 rules (the
+// source is this node, or the file is older than SyncFileMaxDelay) apply to the node's own
+// groups only; other groups go to their source like FastDFS.
+func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID, sameGroup bool) (int, int64) {
+	if sameGroup && h.cfg.IsSelf(id) {
 		return h.fail(w, r, http.StatusNotFound, "file not found")
 	}
-	if c := id.CreatedUnix(); c > 0 && h.cfg.Now().Sub(time.Unix(c, 0)) > h.cfg.SyncFileMaxDelay {
+	if c := id.CreatedUnix(); sameGroup && c > 0 && h.cfg.Now().Sub(time.Unix(c, 0)) > h.cfg.SyncFileMaxDelay {
 		return h.fail(w, r, http.StatusNotFound, "file not found")
 	}
 	if _, again := queryValue(r.URL.RawQuery, "redirect"); again {

@@ -61,6 +61,16 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 	if fn, ok := queryValue(r.URL.RawQuery, "filename"); ok && fn != "" {
 		hd["Content-Disposition"] = []string{contentDisposition(fn)}
 	}
+	if h.cfg.FLV && len(r.Header["Range"]) == 0 && extOf(id.Name()) == h.cfg.FLVExtension {
+		start, n, ok, err := flvRange(r.URL.RawQuery, size)
+		if err != nil {
+			return h.fail(w, r, http.StatusBadRequest, err.Error())
+		}
+		if ok {
+			hd["Content-Type"] = ctype
+			return h.serveFLV(w, r, f, string(b[etagEnd:lmEnd]), start, n)
+		}
+	}
 	if len(ranges) > 1 {
 		h.setValidators(hd, string(b), etagEnd, lmEnd)
 		return h.serveMultipart(w, r, f, ranges, ctype[0])
@@ -87,7 +97,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 	}
 	vals[3] = str[crEnd:]
 	hd["Content-Length"] = vals[3:4:4]
-	return h.sendBody(w, r, f, status, start, n)
+	return h.sendBody(w, r, f, status, start, n, "")
 }
 
 // setValidators sets ETag (when etagEnd > 0) and Last-Modified from str[:etagEnd] and
@@ -111,10 +121,10 @@ func (h *Handler) failRange(w http.ResponseWriter, r *http.Request, size int64, 
 	return h.fail(w, r, http.StatusRequestedRangeNotSatisfiable, msg)
 }
 
-// sendBody writes the status and n bytes of f from start. The copy goes from the request's own
+// sendBody writes the status, prefix (when not empty) and n bytes of f from start. The copy goes from the request's own
 // *os.File through one io.LimitedReader into the ResponseWriter, which net/http turns into
 // sendfile(2): keep it that way (see the package doc).
-func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, status int, start, n int64) (int, int64) {
+func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, status int, start, n int64, prefix string) (int, int64) {
 	if r.Method == http.MethodHead || n == 0 {
 		w.WriteHeader(status)
 		return status, 0
@@ -132,7 +142,15 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 	if fl, ok := w.(http.Flusher); ok {
 		fl.Flush()
 	}
+	var pre int64
+	if prefix != "" {
+		m, err := io.WriteString(w, prefix)
+		if pre = int64(m); err != nil {
+			return status, pre
+		}
+	}
 	written, err := io.CopyN(w, f.F, n)
+	written += pre
 	if err != nil {
 		h.cfg.Logger.Debug("send file", "file", f.F.Name(), "sent", written, "want", n, "err", err)
 	}
