@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -34,20 +38,39 @@ func decodeCommand(data []byte) (command, error) {
 	return c, nil
 }
 
-// DeleteStorage removes a storage that is not ACTIVE or ONLINE. Only the leader decides.
+// forwardedKey marks a call a follower passed on to the leader: it is never passed on again.
+const forwardedKey = "depot-forwarded"
+
+// DeleteStorage removes a storage that is not ACTIVE or ONLINE. Only the leader decides: a
+// follower passes the call on to the leader, or fails naming the leader when it cannot.
 func (s *Server) DeleteStorage(ctx context.Context, req *trackerpb.DeleteStorageRequest) (*trackerpb.DeleteStorageResponse, error) {
-	err := s.deleteStorage(ctx, req.GetGroup(), req.GetStorageKey())
-	if err != nil {
+	if !s.coord.IsLeader() {
+		return s.forwardDelete(ctx, req)
+	}
+	if err := s.deleteStorage(ctx, req.GetGroup(), req.GetStorageKey()); err != nil {
 		return nil, toStatus(err)
 	}
 	return &trackerpb.DeleteStorageResponse{}, nil
 }
 
-func (s *Server) deleteStorage(ctx context.Context, group, key string) error {
-	if !s.coord.IsLeader() {
-		leader, _ := s.coord.LeaderAddr()
-		return fmt.Errorf("%w: delete storage %s/%s: leader is %q", ErrNotLeader, group, key, leader)
+// forwardDelete passes a DeleteStorage call on to the leader.
+func (s *Server) forwardDelete(ctx context.Context, req *trackerpb.DeleteStorageRequest) (*trackerpb.DeleteStorageResponse, error) {
+	leader, ok := s.coord.LeaderAddr()
+	md, _ := metadata.FromIncomingContext(ctx)
+	if !ok || leader == "" || leader == s.cfg.Addr || len(md.Get(forwardedKey)) > 0 {
+		return nil, toStatus(fmt.Errorf("%w: delete storage %s/%s: leader is %q", ErrNotLeader, req.GetGroup(), req.GetStorageKey(), leader))
 	}
+	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, toStatus(fmt.Errorf("%w: delete storage: leader %q: %w", ErrNotLeader, leader, err))
+	}
+	defer conn.Close()
+	ctx = metadata.AppendToOutgoingContext(ctx, forwardedKey, "1")
+	s.log.Info("passing delete storage on to the leader", "leader", leader, "group", req.GetGroup(), "storage", req.GetStorageKey())
+	return trackerpb.NewTrackerServiceClient(conn).DeleteStorage(ctx, req)
+}
+
+func (s *Server) deleteStorage(ctx context.Context, group, key string) error {
 	s.mu.Lock()
 	st, err := s.lookup(group, key)
 	if err == nil && (st.Status == meta.StatusActive || st.Status == meta.StatusOnline) {

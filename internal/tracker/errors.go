@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/depotfs/depot/internal/consensus"
 )
 
 // Errors of the package; handlers wrap them with the input that failed.
@@ -39,8 +41,10 @@ func toStatus(err error) error {
 		code = codes.PermissionDenied
 	case errors.Is(err, ErrNoSpace):
 		code = codes.ResourceExhausted
-	case errors.Is(err, ErrBusy), errors.Is(err, ErrNotLeader):
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrNotLeader), errors.Is(err, consensus.ErrNotLeader):
 		code = codes.FailedPrecondition
+	case errors.Is(err, consensus.ErrClosed):
+		code = codes.Unavailable
 	case errors.Is(err, context.Canceled):
 		code = codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):

@@ -49,6 +49,7 @@ type env struct {
 	dbPath string
 	cfg    Config
 	stop   func()
+	addr   string // the gRPC listener's address
 }
 
 func testTrackerConf() conf.Tracker {
@@ -110,7 +111,7 @@ func (e *env) open() {
 		db.Close()
 	}
 	t.Cleanup(stop)
-	e.srv, e.cli = srv, trackerpb.NewTrackerServiceClient(conn)
+	e.srv, e.cli, e.addr = srv, trackerpb.NewTrackerServiceClient(conn), lis.Addr().String()
 	e.stop = stop
 }
 

@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/consensus"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -240,14 +242,44 @@ func (f follower) AddPeers([]string)                     {}
 func (f follower) Peers() []Peer                         { return []Peer{{GRPCAddr: f.leader, Alive: true, Leader: true}} }
 func (f follower) Close() error                          { return nil }
 
-func TestDeleteOnFollowerNamesLeader(t *testing.T) {
-	e := start(t, func(c *Config) { c.Coordinator = follower{leader: "127.0.0.7:22122"} })
-	a := e.join("g1", "127.0.0.2", nil).GetStorageKey()
-	_, err := e.cli.DeleteStorage(e.ctx(), &trackerpb.DeleteStorageRequest{Group: "g1", StorageKey: a})
-	wantCode(t, err, codes.FailedPrecondition)
-	if !strings.Contains(status.Convert(err).Message(), "127.0.0.7:22122") {
-		t.Fatalf("message does not name the leader: %v", err)
+func TestDeleteOnFollower(t *testing.T) {
+	leader := start(t, nil)
+	a := leader.join("g1", "127.0.0.2", nil).GetStorageKey()
+	leader.clock.Add(time.Minute)
+	leader.srv.Sweep()
+	del := func(e *env, ctx context.Context) error {
+		_, err := e.cli.DeleteStorage(ctx, &trackerpb.DeleteStorageRequest{Group: "g1", StorageKey: a})
+		return err
 	}
+	tests := []struct {
+		name   string
+		leader string
+		ctx    context.Context
+		want   codes.Code
+		msg    string
+	}{
+		{"no leader known", "", t.Context(), codes.FailedPrecondition, `leader is ""`},
+		{"already forwarded", leader.addr, metadata.AppendToOutgoingContext(t.Context(), forwardedKey, "1"), codes.FailedPrecondition, leader.addr},
+		{"leader unreachable", "127.0.0.1:1", t.Context(), codes.Unavailable, ""},
+		{"passed on to the leader", leader.addr, t.Context(), codes.OK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := start(t, func(c *Config) { c.Coordinator = follower{leader: tt.leader} })
+			err := del(f, tt.ctx)
+			wantCode(t, err, tt.want)
+			if !strings.Contains(status.Convert(err).Message(), tt.msg) {
+				t.Fatalf("message %q does not contain %q", status.Convert(err).Message(), tt.msg)
+			}
+		})
+	}
+	if got := leader.status("g1", a); got != "DELETED" {
+		t.Fatalf("on the leader: %s", got)
+	}
+}
+
+func TestTrackerInfoOnFollower(t *testing.T) {
+	e := start(t, func(c *Config) { c.Coordinator = follower{leader: "127.0.0.7:22122"} })
 	info, err := e.cli.TrackerInfo(e.ctx(), &trackerpb.TrackerInfoRequest{})
 	if err != nil || info.GetIsLeader() || info.GetLeaderAddr() != "127.0.0.7:22122" || info.GetAddr() != "127.0.0.1:22122" {
 		t.Fatalf("tracker info = %v, %v", info, err)
@@ -322,6 +354,8 @@ func TestToStatus(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrNoSpace), codes.ResourceExhausted},
 		{fmt.Errorf("x: %w", ErrBusy), codes.FailedPrecondition},
 		{fmt.Errorf("x: %w", ErrNotLeader), codes.FailedPrecondition},
+		{fmt.Errorf("x: %w", consensus.ErrNotLeader), codes.FailedPrecondition},
+		{fmt.Errorf("x: %w", consensus.ErrClosed), codes.Unavailable},
 		{fmt.Errorf("x: %w", context.Canceled), codes.Canceled},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{status.Error(codes.Unavailable, "y"), codes.Unavailable},
