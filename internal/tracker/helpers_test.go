@@ -128,7 +128,7 @@ func (e *env) ctx() context.Context { return e.t.Context() }
 func (e *env) join(group, addr string, edit func(*trackerpb.JoinRequest)) *trackerpb.JoinResponse {
 	e.t.Helper()
 	req := &trackerpb.JoinRequest{Group: group, Addr: addr, Port: 23000, StorePathCount: 1, SubdirCount: 256,
-		UploadPriority: 10, HttpUrl: "http://" + addr + ":8888"}
+		UploadPriority: 10, HttpUrl: "http://" + net.JoinHostPort(addr, "8888")}
 	if edit != nil {
 		edit(req)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/depotfs/depot/internal/meta"
@@ -22,8 +23,14 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	if addr == "" {
 		addr = seen
 	}
-	if a, err := netip.ParseAddr(addr); err != nil || !a.Is4() {
-		return nil, fmt.Errorf("%w: join: address %q is not IPv4", ErrInvalid, addr)
+	// IPv6 storages need storage ids: a file name holds 4 source bytes (FastDFS's rule too).
+	if a, err := netip.ParseAddr(addr); err != nil || a.Zone() != "" || !a.Is4() && !s.cfg.Tracker.UseStorageID {
+		return nil, fmt.Errorf("%w: join: address %q is not IPv4 (IPv6 needs use_storage_id)", ErrInvalid, addr)
+	}
+	if u := req.GetHttpUrl(); u != "" {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, fmt.Errorf("%w: join: http_url %q (want http://host:port)", ErrInvalid, u)
+		}
 	}
 	port := int(req.GetPort())
 	if port < 1 || port > 65535 {

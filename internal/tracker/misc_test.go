@@ -163,8 +163,9 @@ func TestStorageIDs(t *testing.T) {
 			wantCode(t, err, tt.want)
 		})
 	}
-	// rw=none: ACTIVE but never chosen for uploads or downloads.
-	none := e.join("group1", "127.0.0.6", func(r *trackerpb.JoinRequest) { r.StorageId, r.Port = "100003", 23001 })
+	// rw=none: ACTIVE but never chosen for uploads or downloads. This one reports its IPv6
+	// address, which storage ids allow.
+	none := e.join("group1", "2409:8a20:42d:2f40:587a:4c47:72c0:ad8e", func(r *trackerpb.JoinRequest) { r.StorageId, r.Port = "100003", 23001 })
 	e.beat("group1", "100001", false, 900)
 	if got := e.beat("group1", none.GetStorageKey(), false, 900).GetStatus(); got != stActive {
 		t.Fatalf("rw=none storage: %v", got)

@@ -128,6 +128,8 @@ func TestJoinRejects(t *testing.T) {
 		{"bad group", func(r *trackerpb.JoinRequest) { r.Group = "bad/group" }, codes.InvalidArgument},
 		{"ipv6 addr", func(r *trackerpb.JoinRequest) { r.Addr = "::1" }, codes.InvalidArgument},
 		{"hostname", func(r *trackerpb.JoinRequest) { r.Addr = "localhost" }, codes.InvalidArgument},
+		{"relative http_url", func(r *trackerpb.JoinRequest) { r.HttpUrl = "/x" }, codes.InvalidArgument},
+		{"ftp http_url", func(r *trackerpb.JoinRequest) { r.HttpUrl = "ftp://h:1" }, codes.InvalidArgument},
 		{"port 0", func(r *trackerpb.JoinRequest) { r.Port = 0 }, codes.InvalidArgument},
 		{"300 paths", func(r *trackerpb.JoinRequest) { r.StorePathCount = 300 }, codes.InvalidArgument},
 		{"subdir count differs", func(r *trackerpb.JoinRequest) { r.SubdirCount = 128 }, codes.InvalidArgument},
