@@ -13,6 +13,7 @@ type Group struct {
 	StorePathCount int       `json:"store_path_count"` // the largest store_path_count joined
 	SubdirCount    int       `json:"subdir_count"`     // subdir_count_per_path of the group
 	Created        time.Time `json:"created"`
+	TrunkServer    string    `json:"trunk_server,omitempty"` // key of the trunk server (use_trunk_file)
 }
 
 // Disk is the usage of one store path.

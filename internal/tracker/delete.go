@@ -13,8 +13,11 @@ import (
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
-// opDeleteStorage is the only replicated decision so far.
-const opDeleteStorage = "delete_storage"
+// Replicated decisions.
+const (
+	opDeleteStorage  = "delete_storage"
+	opSetTrunkServer = "set_trunk_server"
+)
 
 // command is a replicated decision, JSON-encoded for Coordinator.Propose. At is the
 // leader's clock when it decided (Unix nanoseconds): a storage that joined again after that
@@ -32,7 +35,7 @@ func decodeCommand(data []byte) (command, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return command{}, fmt.Errorf("%w: command: %v", ErrInvalid, err)
 	}
-	if c.Op != opDeleteStorage || c.Group == "" || c.Key == "" {
+	if c.Op != opDeleteStorage && c.Op != opSetTrunkServer || c.Group == "" || c.Key == "" {
 		return command{}, fmt.Errorf("%w: command %q group %q key %q", ErrInvalid, c.Op, c.Group, c.Key)
 	}
 	return c, nil
@@ -118,6 +121,9 @@ func (s *Server) Apply(data []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if c.Op == opSetTrunkServer {
+		return s.applyTrunkServer(c)
+	}
 	g := s.groups[c.Group]
 	if g == nil {
 		return nil

@@ -5,8 +5,10 @@
 // path and sync progress per peer. Every tracker builds the same view on its own, so
 // placement (QueryStore), download routing (QueryFetch, QueryUpdate), listing, parameters and
 // OFFLINE marking all work on any single live tracker with no leader and no quorum. Only
-// decisions that must be the same everywhere (deleting a storage) go through the
-// Coordinator: the leader proposes them and every tracker's Server applies them in order.
+// decisions that must be the same everywhere (deleting a storage, a group's trunk server
+// with use_trunk_file) go through the Coordinator: the leader proposes them and every
+// tracker's Server applies them in order (Apply). A follower passes DeleteStorage on to the
+// leader.
 //
 // # Storage states
 //

@@ -54,9 +54,10 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 	changed := s.seen[k] != g.version
 	s.seen[k] = g.version
 	return &trackerpb.HeartbeatResponse{
-		Status:  trackerpb.StorageStatus(st.Status),
-		Members: briefs(g),
-		Changed: changed,
+		Status:         trackerpb.StorageStatus(st.Status),
+		Members:        briefs(g),
+		Changed:        changed,
+		TrunkServerKey: g.meta.TrunkServer,
 	}, nil
 }
 

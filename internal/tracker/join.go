@@ -94,12 +94,13 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	}
 	s.seen[seenKey(st)] = g.version
 	return &trackerpb.JoinResponse{
-		Status:     trackerpb.StorageStatus(st.Status),
-		StorageKey: st.Key,
-		YourAddr:   seen,
-		Group:      st.Group,
-		Members:    briefs(g),
-		Parameters: s.parameters(),
+		Status:         trackerpb.StorageStatus(st.Status),
+		StorageKey:     st.Key,
+		YourAddr:       seen,
+		Group:          st.Group,
+		Members:        briefs(g),
+		Parameters:     s.parameters(),
+		TrunkServerKey: g.meta.TrunkServer,
 	}, nil
 }
 

@@ -151,7 +151,8 @@ func (s *Server) Register(g *grpc.Server) { trackerpb.RegisterTrackerServiceServ
 // Coordinator returns the coordinator in use.
 func (s *Server) Coordinator() Coordinator { return s.coord }
 
-// Run marks storages OFFLINE every CheckInterval until ctx ends, then saves the cursors.
+// Run marks storages OFFLINE every CheckInterval (and, on the leader, assigns trunk
+// servers) until ctx ends, then saves the cursors.
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
@@ -162,6 +163,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			s.Sweep()
+			s.AssignTrunkServers(ctx)
 		}
 	}
 }

@@ -497,11 +497,13 @@ type JoinResponse struct {
 	// your_addr is the address the tracker sees for this connection.
 	YourAddr string `protobuf:"bytes,3,opt,name=your_addr,json=yourAddr,proto3" json:"your_addr,omitempty"`
 	// group is the storage's group (from storage_ids.conf when the request had none).
-	Group         string          `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
-	Members       []*StorageBrief `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
-	Parameters    []*Parameter    `protobuf:"bytes,6,rep,name=parameters,proto3" json:"parameters,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Group      string          `protobuf:"bytes,4,opt,name=group,proto3" json:"group,omitempty"`
+	Members    []*StorageBrief `protobuf:"bytes,5,rep,name=members,proto3" json:"members,omitempty"`
+	Parameters []*Parameter    `protobuf:"bytes,6,rep,name=parameters,proto3" json:"parameters,omitempty"`
+	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
+	TrunkServerKey string `protobuf:"bytes,7,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *JoinResponse) Reset() {
@@ -574,6 +576,13 @@ func (x *JoinResponse) GetParameters() []*Parameter {
 		return x.Parameters
 	}
 	return nil
+}
+
+func (x *JoinResponse) GetTrunkServerKey() string {
+	if x != nil {
+		return x.TrunkServerKey
+	}
+	return ""
 }
 
 type DiskUsage struct {
@@ -810,9 +819,11 @@ type HeartbeatResponse struct {
 	Members []*StorageBrief        `protobuf:"bytes,2,rep,name=members,proto3" json:"members,omitempty"`
 	// changed is true when the group's membership or a member's status changed since this
 	// storage's previous heartbeat to this tracker.
-	Changed       bool `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Changed bool `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
+	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
+	TrunkServerKey string `protobuf:"bytes,4,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *HeartbeatResponse) Reset() {
@@ -864,6 +875,13 @@ func (x *HeartbeatResponse) GetChanged() bool {
 		return x.Changed
 	}
 	return false
+}
+
+func (x *HeartbeatResponse) GetTrunkServerKey() string {
+	if x != nil {
+		return x.TrunkServerKey
+	}
+	return ""
 }
 
 type QueryStoreRequest struct {
@@ -1321,11 +1339,13 @@ type GroupInfo struct {
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Storages []*StorageInfo         `protobuf:"bytes,2,rep,name=storages,proto3" json:"storages,omitempty"`
 	// free_bytes is the group's free space: the least free space among its writable storages.
-	FreeBytes     uint64 `protobuf:"varint,3,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
-	TotalBytes    uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
-	ActiveCount   int32  `protobuf:"varint,5,opt,name=active_count,json=activeCount,proto3" json:"active_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	FreeBytes   uint64 `protobuf:"varint,3,opt,name=free_bytes,json=freeBytes,proto3" json:"free_bytes,omitempty"`
+	TotalBytes  uint64 `protobuf:"varint,4,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
+	ActiveCount int32  `protobuf:"varint,5,opt,name=active_count,json=activeCount,proto3" json:"active_count,omitempty"`
+	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
+	TrunkServerKey string `protobuf:"bytes,6,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GroupInfo) Reset() {
@@ -1391,6 +1411,13 @@ func (x *GroupInfo) GetActiveCount() int32 {
 		return x.ActiveCount
 	}
 	return 0
+}
+
+func (x *GroupInfo) GetTrunkServerKey() string {
+	if x != nil {
+		return x.TrunkServerKey
+	}
+	return ""
 }
 
 type ListGroupsResponse struct {
@@ -1844,7 +1871,7 @@ const file_tracker_proto_rawDesc = "" +
 	" \x01(\x03R\x06upTime\x12\x18\n" +
 	"\aversion\x18\v \x01(\tR\aversion\x12'\n" +
 	"\x0ftracker_servers\x18\f \x03(\tR\x0etrackerServers\x12\x1b\n" +
-	"\thas_files\x18\r \x01(\bR\bhasFiles\"\x92\x02\n" +
+	"\thas_files\x18\r \x01(\bR\bhasFiles\"\xbc\x02\n" +
 	"\fJoinResponse\x127\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x12\x1f\n" +
 	"\vstorage_key\x18\x02 \x01(\tR\n" +
@@ -1854,7 +1881,8 @@ const file_tracker_proto_rawDesc = "" +
 	"\amembers\x18\x05 \x03(\v2\x1e.depot.tracker.v1.StorageBriefR\amembers\x12;\n" +
 	"\n" +
 	"parameters\x18\x06 \x03(\v2\x1b.depot.tracker.v1.ParameterR\n" +
-	"parameters\"j\n" +
+	"parameters\x12(\n" +
+	"\x10trunk_server_key\x18\a \x01(\tR\x0etrunkServerKey\"j\n" +
 	"\tDiskUsage\x12\x1d\n" +
 	"\n" +
 	"path_index\x18\x01 \x01(\x05R\tpathIndex\x12\x1f\n" +
@@ -1875,11 +1903,12 @@ const file_tracker_proto_rawDesc = "" +
 	"\x04disk\x18\x03 \x03(\v2\x1b.depot.tracker.v1.DiskUsageR\x04disk\x122\n" +
 	"\x04sync\x18\x04 \x03(\v2\x1e.depot.tracker.v1.SyncProgressR\x04sync\x12'\n" +
 	"\x0ftracker_servers\x18\x05 \x03(\tR\x0etrackerServers\x12\x1b\n" +
-	"\thas_files\x18\x06 \x01(\bR\bhasFiles\"\xa0\x01\n" +
+	"\thas_files\x18\x06 \x01(\bR\bhasFiles\"\xca\x01\n" +
 	"\x11HeartbeatResponse\x127\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x128\n" +
 	"\amembers\x18\x02 \x03(\v2\x1e.depot.tracker.v1.StorageBriefR\amembers\x12\x18\n" +
-	"\achanged\x18\x03 \x01(\bR\achanged\")\n" +
+	"\achanged\x18\x03 \x01(\bR\achanged\x12(\n" +
+	"\x10trunk_server_key\x18\x04 \x01(\tR\x0etrunkServerKey\")\n" +
 	"\x11QueryStoreRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\"\x8e\x01\n" +
 	"\x12QueryStoreResponse\x12\x14\n" +
@@ -1914,7 +1943,7 @@ const file_tracker_proto_rawDesc = "" +
 	"\aversion\x18\f \x01(\tR\aversion\x12(\n" +
 	"\x10store_path_count\x18\r \x01(\x05R\x0estorePathCount\x12!\n" +
 	"\fsubdir_count\x18\x0e \x01(\x05R\vsubdirCount\x12\x0e\n" +
-	"\x02rw\x18\x0f \x01(\tR\x02rw\"\xbd\x01\n" +
+	"\x02rw\x18\x0f \x01(\tR\x02rw\"\xe7\x01\n" +
 	"\tGroupInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
 	"\bstorages\x18\x02 \x03(\v2\x1d.depot.tracker.v1.StorageInfoR\bstorages\x12\x1d\n" +
@@ -1922,7 +1951,8 @@ const file_tracker_proto_rawDesc = "" +
 	"free_bytes\x18\x03 \x01(\x04R\tfreeBytes\x12\x1f\n" +
 	"\vtotal_bytes\x18\x04 \x01(\x04R\n" +
 	"totalBytes\x12!\n" +
-	"\factive_count\x18\x05 \x01(\x05R\vactiveCount\"\x8a\x01\n" +
+	"\factive_count\x18\x05 \x01(\x05R\vactiveCount\x12(\n" +
+	"\x10trunk_server_key\x18\x06 \x01(\tR\x0etrunkServerKey\"\x8a\x01\n" +
 	"\x12ListGroupsResponse\x123\n" +
 	"\x06groups\x18\x01 \x03(\v2\x1b.depot.tracker.v1.GroupInfoR\x06groups\x12?\n" +
 	"\atracker\x18\x02 \x01(\v2%.depot.tracker.v1.TrackerInfoResponseR\atracker\"\x16\n" +
