@@ -71,6 +71,9 @@ type Membership struct {
 	log    *slog.Logger
 	events *eventQueue
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu      sync.Mutex
 	meta    []byte
 	members map[string]Member
@@ -204,11 +207,15 @@ func (m *Membership) UpdateMeta(meta Meta, timeout time.Duration) error {
 func (m *Membership) Events() <-chan Event { return m.events.out }
 
 // Close leaves the cluster (best effort, bounded by timeout) and stops.
+// Later calls do nothing and return the first call's error.
 func (m *Membership) Close(timeout time.Duration) error {
-	lerr := m.ml.Leave(timeout)
-	serr := m.ml.Shutdown()
-	m.events.close()
-	return errors.Join(lerr, serr)
+	m.closeOnce.Do(func() {
+		lerr := m.ml.Leave(timeout)
+		serr := m.ml.Shutdown()
+		m.events.close()
+		m.closeErr = errors.Join(lerr, serr)
+	})
+	return m.closeErr
 }
 
 // record updates the member table from a memberlist node; it never blocks.

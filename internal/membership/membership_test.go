@@ -151,3 +151,37 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// Delegates must not block even when nobody reads Events: gossip still
+// converges, and the queued events are there when a reader comes.
+func TestEventsQueueWithoutReader(t *testing.T) {
+	net := &network{}
+	a, b := startNode(t, net, 4), startNode(t, net, 5)
+	if _, err := b.Join([]string{a.LocalAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateMeta(Meta{GRPCAddr: "x:1", RaftAddr: "y:2"}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []*Membership{a, b} {
+		waitFor(t, "two alive members", func() bool { return aliveCount(m) == 2 })
+	}
+	waitFor(t, "a to see b's new meta", func() bool { return a.Members()[1].Meta.GRPCAddr == "x:1" })
+	_ = b.Close(time.Second)
+	waitFor(t, "a to see b leave", func() bool { return aliveCount(a) == 1 })
+
+	want := []struct {
+		kind EventKind
+		name string
+	}{{EventJoin, "node-4"}, {EventJoin, "node-5"}, {EventUpdate, "node-5"}, {EventLeave, "node-5"}}
+	for _, w := range want {
+		select {
+		case e := <-a.Events():
+			if e.Kind != w.kind || e.Member.Name != w.name {
+				t.Fatalf("event %s %s, want %s %s", e.Kind, e.Member.Name, w.kind, w.name)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no %s event for %s", w.kind, w.name)
+		}
+	}
+}
