@@ -26,9 +26,13 @@ type Storage struct {
 	port int
 }
 
-// AddStorage starts a storage of group on host reporting to every tracker.
+// AddStorage starts a storage of group on host ("": the next free storage address)
+// reporting to every tracker.
 func (c *Cluster) AddStorage(group string, index int, host string) *Storage {
 	c.t.Helper()
+	if host == "" {
+		host = c.host(2, len(c.Storages)+1)
+	}
 	s := &Storage{c: c, Group: group, Index: index, Host: host, dir: c.t.TempDir()}
 	sc := conf.DefaultStorage()
 	sc.GroupName = group
