@@ -37,11 +37,18 @@ func (s *Server) queryStore(want string) (*trackerpb.QueryStoreResponse, error) 
 		return nil, err
 	}
 	st := s.pickServer(g)
-	path, ok := s.pickPath(st)
-	if !ok {
-		return nil, fmt.Errorf("%w: group %s storage %s: every store path is within reserved_storage_space", ErrNoSpace, g.meta.Name, st.Key)
+	if path, ok := s.pickPath(st); ok {
+		return &trackerpb.QueryStoreResponse{Group: g.meta.Name, Storage: brief(st), StorePathIndex: int32(path)}, nil
 	}
-	return &trackerpb.QueryStoreResponse{Group: g.meta.Name, Storage: brief(st), StorePathIndex: int32(path)}, nil
+	// Every path of the chosen storage is within the reserve: any other writable one.
+	for _, o := range g.sorted() {
+		if o != st && writable(o) {
+			if path, ok := s.pickPath(o); ok {
+				return &trackerpb.QueryStoreResponse{Group: g.meta.Name, Storage: brief(o), StorePathIndex: int32(path)}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%w: group %s: every store path is within reserved_storage_space", ErrNoSpace, g.meta.Name)
 }
 
 // groupState tells whether a group can take an upload.

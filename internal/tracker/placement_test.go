@@ -147,3 +147,31 @@ func TestNoDiskReportAssumesSpace(t *testing.T) {
 	key := e.active("g1", "127.0.0.2")
 	sameList(t, e.uploads(1, ""), []string{"g1 " + key + " 0"})
 }
+
+func TestStorageWithFullPathsPassedOver(t *testing.T) {
+	// A percentage reserve is checked on the group's least-free storage (by bytes), so a
+	// bigger storage whose every path is within the reserve can pass the group check. The
+	// upload then goes to another writable storage of the group.
+	e := start(t, func(c *Config) {
+		c.Tracker.ReservedStorageSpace = conf.Reserved{Percent: 20}
+		c.Tracker.StoreServer = 1 // the first by key, a, unless it has no room
+	})
+	a := e.join("g1", "127.0.0.2", func(r *trackerpb.JoinRequest) { r.StorePathCount = 2 }).GetStorageKey()
+	b := e.join("g1", "127.0.0.3", func(r *trackerpb.JoinRequest) { r.StorePathCount = 2 }).GetStorageKey()
+	report := func(key string, total, free uint64) {
+		t.Helper()
+		var disk []*trackerpb.DiskUsage
+		for i := range 2 {
+			disk = append(disk, &trackerpb.DiskUsage{PathIndex: int32(i), TotalBytes: total, FreeBytes: free})
+		}
+		if _, err := e.cli.Heartbeat(e.ctx(), &trackerpb.HeartbeatRequest{Group: "g1", StorageKey: key, Disk: disk}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(a, 10000, 1900) // 19 % on each path, 3800 bytes free
+	report(b, 1000, 300)   // 30 %, 600 bytes free: the group's least-free storage
+	sameList(t, e.uploads(2, ""), []string{"g1 " + b + " 0", "g1 " + b + " 1"})
+	report(b, 1000, 150)
+	_, err := e.cli.QueryStore(e.ctx(), &trackerpb.QueryStoreRequest{})
+	wantCode(t, err, codes.ResourceExhausted)
+}
