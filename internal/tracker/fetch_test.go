@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
@@ -171,5 +172,32 @@ func TestQueryFileErrors(t *testing.T) {
 			_, err = e.cli.QueryUpdate(e.ctx(), &trackerpb.QueryFileRequest{FileId: tt.id})
 			wantCode(t, err, tt.want)
 		})
+	}
+}
+
+func TestLastSynced(t *testing.T) {
+	reports := []meta.Sync{{Peer: "p1", LastSyncedTS: 50}, {Peer: "p2", LastSyncedTS: 20}, {Peer: "p3", LastSyncedTS: 80}}
+	tests := []struct {
+		name        string
+		storeServer int
+		from        string
+		want        int64
+	}{
+		{"round robin: min over peers", 0, "", 20},
+		{"other modes: max over peers", 1, "", 80},
+		{"from a known source", 0, "p3", 80},
+		{"from an unknown source: aggregate", 2, "p9", 80},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Server{cfg: Config{Tracker: testTrackerConf()}}
+			s.cfg.Tracker.StoreServer = tt.storeServer
+			if got := s.lastSynced(&meta.Storage{Sync: reports}, tt.from); got != tt.want {
+				t.Fatalf("lastSynced = %d", got)
+			}
+		})
+	}
+	if got := (&Server{}).lastSynced(&meta.Storage{}, ""); got != 0 {
+		t.Fatalf("no reports: %d", got)
 	}
 }
