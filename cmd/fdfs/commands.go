@@ -30,6 +30,10 @@ func command(name string) commandFunc {
 		return cmdMeta
 	case "sign":
 		return cmdSign
+	case "monitor":
+		return cmdMonitor
+	case "delete-storage":
+		return cmdDeleteStorage
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/depotfs/depot/client"
@@ -32,7 +33,7 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usageText = `usage: fdfs [-c client.conf] [-storage HOST:PORT] [-secret S] COMMAND ARGS
+const usageText = `usage: fdfs [-c client.conf] [-tracker HOST:PORT,...] [-storage HOST:PORT] [-secret S] COMMAND ARGS
 
 Commands:
   upload [-ext E] FILE        upload FILE ("-" = stdin); prints the file ID
@@ -42,9 +43,12 @@ Commands:
   meta [-overwrite] ID [k=v ...]
                               print the metadata, or merge (replace) the pairs into it
   sign [-ts UNIX] ID          print /ID?token=...&ts=... for the anti-steal secret
+  monitor [GROUP]             print the trackers' view of groups and storages
+  delete-storage GROUP ID     remove a storage that is down from its group (ID: its id or IP:port)
 
-The storage is -storage, else storage_server in client.conf. The secret is -secret, else
-http.anti_steal.secret_key in client.conf.
+The storage is -storage, else storage_server in client.conf; without one, the trackers
+(-tracker, else tracker_server in client.conf) choose it for each file. The secret is
+-secret, else http.anti_steal.secret_key in client.conf.
 
 Flags:
 `
@@ -67,6 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	confPath := fs.String("c", "", "client.conf `path`")
 	storage := fs.String("storage", "", "storage gRPC address `HOST:PORT`")
 	secret := fs.String("secret", "", "anti-steal secret key (http.anti_steal.secret_key)")
+	trackerList := fs.String("tracker", "", "tracker gRPC addresses `HOST:PORT[,HOST:PORT...]` (default: tracker_server in client.conf)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -99,6 +104,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		e.trackers = cc.TrackerServers
 	}
+	if *trackerList != "" {
+		e.trackers = strings.Split(*trackerList, ",")
+	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	cmd := command(name)
 	if cmd == nil {
@@ -112,9 +120,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (e *env) connect() (*client.Client, error) {
 	if e.storage == "" {
 		if len(e.trackers) > 0 {
-			return nil, usagef("%s names tracker_server but tracker lookup is not available in this version: pass -storage HOST:PORT (or set storage_server in %s)", e.confPath, e.confPath)
+			return client.New(client.Config{Trackers: e.trackers, Secret: e.secret, DialTimeout: e.dialTimeout})
 		}
-		return nil, usagef("no storage: pass -storage HOST:PORT or -c client.conf with storage_server")
+		return nil, usagef("no storage: pass -storage HOST:PORT, -tracker HOST:PORT or -c client.conf with tracker_server or storage_server")
 	}
 	return client.New(client.Config{Storage: e.storage, Secret: e.secret, DialTimeout: e.dialTimeout})
 }

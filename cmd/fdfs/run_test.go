@@ -176,7 +176,7 @@ func TestStorageFromConfig(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	trackerOnly := filepath.Join(dir, "client.conf")
-	writeFile(t, trackerOnly, "tracker_server = 10.0.0.1:22122\n")
+	writeFile(t, trackerOnly, "connect_timeout = 2\ntracker_server = "+deadAddr(t)+"\n")
 	tests := []struct {
 		name    string
 		args    []string
@@ -188,7 +188,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"unknown flag", []string{"-bogus", "upload", "x"}, 2, "bogus"},
 		{"no storage", []string{"delete", "group1/M00/00/00/x"}, 2, "-storage"},
-		{"tracker only", []string{"-c", trackerOnly, "delete", "group1/M00/00/00/x"}, 2, "tracker lookup is not available"},
+		{"tracker down", []string{"-c", trackerOnly, "delete", "group1/M00/00/00/x"}, 1, "no tracker"},
 		{"missing config", []string{"-c", filepath.Join(dir, "nope.conf"), "delete", "x"}, 2, "nope.conf"},
 		{"upload without file", []string{"-storage", "127.0.0.1:1", "upload"}, 2, "wrong number"},
 		{"download too many", []string{"-storage", "127.0.0.1:1", "download", "a", "b", "c"}, 2, "wrong number"},
