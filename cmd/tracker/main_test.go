@@ -186,6 +186,22 @@ func storageStatus(t *testing.T, cli trackerpb.TrackerServiceClient, key string)
 	return "MISSING"
 }
 
+func TestAllowHosts(t *testing.T) {
+	dir := t.TempDir()
+	confPath := writeConf(t, dir)
+	f, err := os.OpenFile(confPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "allow_hosts = 10.0.0.[1-3]")
+	f.Close()
+	cli, _, _ := startTracker(t, confPath)
+	_, err = cli.TrackerInfo(t.Context(), &trackerpb.TrackerInfoRequest{})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("call from 127.0.0.1: %v", err)
+	}
+}
+
 func TestDeleteThroughRaft(t *testing.T) {
 	dir := t.TempDir()
 	confPath := writeConf(t, dir)

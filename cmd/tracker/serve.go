@@ -67,7 +67,11 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 	}
 	defer srv.Close()
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
-	gs := grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout))
+	allow, err := tracker.ParseAllowHosts(tc.AllowHosts, lookupHost(ctx))
+	if err != nil {
+		return err
+	}
+	gs := grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(allow.UnaryInterceptor()))
 	srv.Register(gs)
 	info, _ := srv.TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
 	log.Info("tracker ready", "grpc", lis.Addr().String(), "advertised", cl.grpcAddr,
@@ -89,6 +93,15 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 		err = nil
 	}
 	return err
+}
+
+// lookupHost resolves allow_hosts names, each within 5 s.
+func lookupHost(ctx context.Context) func(string) ([]string, error) {
+	return func(host string) ([]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return net.DefaultResolver.LookupHost(ctx, host)
+	}
 }
 
 // stopGRPC lets running calls finish for up to wait, then cuts them.

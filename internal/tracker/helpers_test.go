@@ -50,6 +50,7 @@ type env struct {
 	cfg    Config
 	stop   func()
 	addr   string // the gRPC listener's address
+	opts   []grpc.ServerOption
 }
 
 func testTrackerConf() conf.Tracker {
@@ -64,7 +65,13 @@ func testTrackerConf() conf.Tracker {
 // start runs a tracker; edit may change its Config before New.
 func start(t *testing.T, edit func(*Config)) *env {
 	t.Helper()
-	e := &env{t: t, clock: newClock(), dbPath: filepath.Join(t.TempDir(), "depot-tracker.db")}
+	return startWith(t, edit)
+}
+
+// startWith is start with gRPC server options.
+func startWith(t *testing.T, edit func(*Config), opts ...grpc.ServerOption) *env {
+	t.Helper()
+	e := &env{t: t, clock: newClock(), dbPath: filepath.Join(t.TempDir(), "depot-tracker.db"), opts: opts}
 	e.cfg = Config{Tracker: testTrackerConf(), Now: e.clock.Now, Addr: "127.0.0.1:22122"}
 	if edit != nil {
 		edit(&e.cfg)
@@ -92,7 +99,7 @@ func (e *env) open() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(e.opts...)
 	srv.Register(gs)
 	go gs.Serve(lis)
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
