@@ -20,11 +20,7 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g := s.groups[req.GetGroup()]
-	if g == nil {
-		return nil, fmt.Errorf("%w: heartbeat: group %q", ErrUnknownStorage, req.GetGroup())
-	}
-	st := g.storages[req.GetStorageKey()]
+	g, st := s.findStorage(req.GetGroup(), req.GetStorageKey())
 	if st == nil || st.Status == meta.StatusDeleted {
 		return nil, fmt.Errorf("%w: heartbeat: %s/%s (join again)", ErrUnknownStorage, req.GetGroup(), req.GetStorageKey())
 	}
@@ -59,6 +55,23 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 		Changed:        changed,
 		TrunkServerKey: g.meta.TrunkServer,
 	}, nil
+}
+
+// findStorage finds a storage by group and key; an empty group (a storage that learnt its
+// group from storage_ids.conf) searches every group. The caller holds s.mu.
+func (s *Server) findStorage(group, key string) (*group, *meta.Storage) {
+	if group != "" {
+		if g := s.groups[group]; g != nil {
+			return g, g.storages[key]
+		}
+		return nil, nil
+	}
+	for _, g := range s.groups {
+		if st := g.storages[key]; st != nil && st.Status != meta.StatusDeleted {
+			return g, st
+		}
+	}
+	return nil, nil
 }
 
 // needSave tells whether a heartbeat changed st enough to write it: anything but the last
