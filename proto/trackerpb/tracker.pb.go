@@ -729,9 +729,10 @@ func (x *SyncProgress) GetInitialCopyDone() bool {
 }
 
 type HeartbeatRequest struct {
-	state      protoimpl.MessageState `protogen:"open.v1"`
-	Group      string                 `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
-	StorageKey string                 `protobuf:"bytes,2,opt,name=storage_key,json=storageKey,proto3" json:"storage_key,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the storage's group; "" finds the storage by storage_key alone.
+	Group      string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	StorageKey string `protobuf:"bytes,2,opt,name=storage_key,json=storageKey,proto3" json:"storage_key,omitempty"`
 	// disk is the usage of every store path; empty keeps the last report.
 	Disk           []*DiskUsage    `protobuf:"bytes,3,rep,name=disk,proto3" json:"disk,omitempty"`
 	Sync           []*SyncProgress `protobuf:"bytes,4,rep,name=sync,proto3" json:"sync,omitempty"`
