@@ -24,7 +24,7 @@ func TestDevConfig(t *testing.T) {
 	if sc.BasePath != abs || len(sc.StorePaths) != 1 || sc.StorePaths[0].Path != abs {
 		t.Fatalf("base_path %q store paths %+v, want %q", sc.BasePath, sc.StorePaths, abs)
 	}
-	if sc.BindAddr != "127.0.0.1" || sc.Port != 23000 || sc.HTTP.ServerPort != 8888 || sc.GroupName != "group1" || len(sc.TrackerServers) != 0 {
+	if sc.BindAddr != "127.0.0.1" || sc.Port != 23000 || sc.HTTP.ServerPort != 8888 || sc.GroupName != "group1" || len(sc.TrackerServers) != 1 {
 		t.Fatalf("dev storage.conf: %+v", sc)
 	}
 	mod, err := conf.LoadMod(sc.HTTP.ModFastDFSConf, nil)

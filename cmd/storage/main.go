@@ -1,7 +1,8 @@
 // Command storage runs a Depot storage node.
 //
 //	storage -c /etc/fdfs/storage.conf   # a node from FastDFS-format config files
-//	storage -dev                        # a ready single node on 127.0.0.1, data in ./depot-data
+//	storage -dev                        # a ready single-node cluster on 127.0.0.1 (node and
+//	                                    # embedded tracker), data in ./depot-data
 package main
 
 import (
@@ -34,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	confPath := fs.String("c", "", "path of storage.conf (FastDFS format)")
 	modPath := fs.String("mod", "", "path of mod_fastdfs.conf (default: http.mod_fastdfs_conf, or mod_fastdfs.conf beside storage.conf)")
-	dev := fs.Bool("dev", false, "run a ready single node on 127.0.0.1 with data and generated config in -data")
+	dev := fs.Bool("dev", false, "run a ready single-node cluster (node and embedded tracker) on 127.0.0.1 with data and generated config in -data")
 	dataDir := fs.String("data", "depot-data", "data folder for -dev")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +55,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return serve(ctx, p, "", stderr, func(addrs nodeAddrs) { printDevHelp(stdout, p, addrs) })
+		trackerConf, clientConf, err := writeDevTrackerConfig(*dataDir)
+		if err != nil {
+			return err
+		}
+		trk, err := startDevTracker(trackerConf, stderr)
+		if err != nil {
+			return err
+		}
+		defer trk.Close()
+		return serve(ctx, p, "", stderr, func(addrs nodeAddrs) {
+			printDevHelp(stdout, p, addrs)
+			printDevTrackerHelp(stdout, trk.Addr, clientConf)
+		})
 	case *confPath == "":
 		fs.Usage()
 		return errors.New("need -c storage.conf or -dev")

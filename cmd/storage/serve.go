@@ -60,7 +60,7 @@ func logLevel(s string) slog.Level {
 	return slog.LevelInfo
 }
 
-const devStorageConf = `# storage.conf written by "storage -dev": a single standalone node on 127.0.0.1.
+const devStorageConf = `# storage.conf written by "storage -dev": a single node on 127.0.0.1 and its tracker.
 # Edit freely; "storage -dev" keeps an existing file. Relative paths are relative to this file.
 group_name = group1
 bind_addr = 127.0.0.1
@@ -71,6 +71,9 @@ store_path0 = ..
 # Depot's HTTP download module (FastDFS needed nginx with fastdfs-nginx-module for this).
 http.server_port = 8888
 http.mod_fastdfs_conf = mod_fastdfs.conf
+# The tracker embedded in "storage -dev" (its tracker.conf is beside this file).
+tracker_server = 127.0.0.1:22122
+heart_beat_interval = 5
 # A dev machine keeps little free space in reserve.
 reserved_storage_space = 1%
 log_level = info
