@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // network is a partition switch: hosts on different sides cannot talk.
@@ -242,4 +244,22 @@ func others(ns []*node, not *node) []*node {
 		}
 	}
 	return out
+}
+
+// propose proposes cmd on whichever of ns leads, retrying while leadership
+// moves (a loaded test machine can delay heartbeats past the lease). It
+// retries only errors that prove the command was not appended.
+func propose(t *testing.T, ns []*node, cmd string) *node {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ld := waitOneLeader(t, ns)
+		err := ld.c.Propose(t.Context(), []byte(cmd))
+		if err == nil {
+			return ld
+		}
+		if !errors.Is(err, ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) || time.Now().After(deadline) {
+			t.Fatalf("Propose(%s) on %s: %v", cmd, ld.host, err)
+		}
+	}
 }

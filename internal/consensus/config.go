@@ -51,12 +51,13 @@ type Timers struct {
 	Reconcile   time.Duration // bootstrap / voter / rejoin check period (default 1 s)
 }
 
-// FastTimers returns timers for tests on one host.
+// FastTimers returns timers for tests on one host, with room for a loaded
+// machine running the race detector.
 func FastTimers() Timers {
 	return Timers{
-		Heartbeat:   300 * time.Millisecond,
-		Election:    300 * time.Millisecond,
-		LeaderLease: 150 * time.Millisecond,
+		Heartbeat:   500 * time.Millisecond,
+		Election:    500 * time.Millisecond,
+		LeaderLease: 250 * time.Millisecond,
 		Probe:       100 * time.Millisecond,
 		Reconcile:   100 * time.Millisecond,
 	}

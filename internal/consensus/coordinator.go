@@ -169,6 +169,9 @@ func (c *Coordinator) LeaderAddr() (string, bool) {
 // is committed and applied on this (the leader's) Applier, with the
 // Applier's error. On a follower it returns ErrNotLeader naming the leader.
 func (c *Coordinator) Propose(ctx context.Context, cmd []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("consensus: propose: %w", err)
+	}
 	if !c.IsLeader() {
 		if addr, ok := c.LeaderAddr(); ok && addr != c.cfg.GRPCAddr {
 			return fmt.Errorf("%w: leader is %s", ErrNotLeader, addr)
