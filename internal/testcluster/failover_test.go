@@ -218,4 +218,3 @@ func names(trs []*testcluster.Tracker) []string {
 	}
 	return out
 }
-
