@@ -1,6 +1,7 @@
 // Command server is the Depot side of the download benchmark: internal/httpd over a
-// disk.Store on one store path, plain HTTP/1.1, access log off. It is built and started by
-// ../ (go run ./bench); it is not a product binary.
+// disk.Store on one store path, served by fastsrv (the storage node's download server) or
+// net/http, access log off. It is built and started by ../ (go run ./bench); it is not a
+// product binary.
 package main
 
 import (
@@ -9,11 +10,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
+	"time"
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
 	"github.com/depotfs/depot/internal/httpd"
+	"github.com/depotfs/depot/internal/httpd/fastsrv"
 )
 
 func main() {
@@ -27,6 +31,10 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	store := fs.String("store", "", "store path (store_path0)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	server := fs.String("server", "fastsrv", "fastsrv or nethttp")
+	secret := fs.String("token", "", "anti-steal secret key (empty = token check off)")
+	source := fs.String("source", "", "base URL of the source node: every file is proxied from there")
+	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -38,19 +46,37 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	h, err := httpd.New(httpd.Config{
+	cfg := httpd.Config{
 		Groups:           []httpd.Group{{Name: "group1", Store: st, StorePathCount: 1}},
 		URLHaveGroupName: true,
 		IsSelf:           func(fileid.ID) bool { return true },
-	})
+	}
+	if *secret != "" {
+		cfg.Token = httpd.TokenConfig{Check: true, Secret: *secret, TTL: 24 * time.Hour}
+	}
+	if *source != "" {
+		base := *source
+		cfg.IsSelf = func(fileid.ID) bool { return false }
+		cfg.SourceURL = func(fileid.ID) (string, bool) { return base, true }
+	}
+	h, err := httpd.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer h.Close()
+	if *pprofAddr != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		go http.ListenAndServe(*pprofAddr, mux)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	fmt.Println(ln.Addr().String())
-	return http.Serve(ln, h)
+	if *server == "nethttp" {
+		return http.Serve(ln, h)
+	}
+	return fastsrv.New(fastsrv.Config{Handler: h}).Serve(ln)
 }

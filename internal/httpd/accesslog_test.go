@@ -3,7 +3,6 @@ package httpd
 import (
 	"bytes"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -41,7 +40,7 @@ func TestAccessLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
+	ts := serveHandler(t, h)
 	srv := ts.URL
 	reqs := []struct {
 		method, path string
@@ -100,7 +99,7 @@ func TestAccessLogNeverBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(h)
+	ts := serveHandler(t, h)
 	srv := ts.URL
 	for range 20 {
 		resp, _ := fetch(t, "GET", srv+"/"+idBin, nil)

@@ -1,9 +1,11 @@
 package httpd
 
 import (
+	"context"
+	"flag"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/httpd/fastsrv"
 )
 
 const fixtureDir = "../../testdata/fastdfs-store"
@@ -82,16 +85,57 @@ func fixtureConfig(t testing.TB) (cfg Config, dir string) {
 	}, dir
 }
 
+// netHTTP runs the tests' servers on net/http instead of fastsrv (the storage node's server):
+// go test ./internal/httpd/ -nethttp.
+var netHTTP = flag.Bool("nethttp", false, "serve the tests with net/http instead of fastsrv")
+
+// testServer is a running loopback server.
+type testServer struct {
+	URL      string
+	shutdown func(context.Context) error
+}
+
+// Close stops the server after the requests in flight have finished (their handlers returned).
+func (s *testServer) Close() { s.shutdown(context.Background()) }
+
+// serveOn serves h on ln with the server the storage node uses (fastsrv), or net/http with
+// -nethttp, until the test ends.
+func serveOn(t testing.TB, ln net.Listener, h http.Handler) *testServer {
+	t.Helper()
+	ts := &testServer{URL: "http://" + ln.Addr().String()}
+	if *netHTTP {
+		srv := &http.Server{Handler: h}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		ts.shutdown = srv.Shutdown
+	} else {
+		srv := fastsrv.New(fastsrv.Config{Handler: h})
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		ts.shutdown = srv.Shutdown
+	}
+	return ts
+}
+
+// serveHandler serves h on a fresh 127.0.0.1 listener.
+func serveHandler(t testing.TB, h http.Handler) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serveOn(t, ln, h)
+}
+
 // startServer starts a real loopback HTTP server running a Handler for cfg.
-func startServer(t testing.TB, cfg Config) (*httptest.Server, *Handler) {
+func startServer(t testing.TB, cfg Config) (*testServer, *Handler) {
 	t.Helper()
 	h, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() { srv.Close(); h.Close() })
-	return srv, h
+	t.Cleanup(func() { h.Close() })
+	return serveHandler(t, h), h
 }
 
 // fetch sends one request and returns the response with its body read.

@@ -3,10 +3,10 @@ package httpd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,12 +14,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/httpd/fastsrv"
 )
 
 const sendfileChildEnv = "DEPOT_HTTPD_SENDFILE_CHILD_STORE"
 
-// TestSendfile proves that a whole normal file and a trunk slice go out with sendfile(2): it
-// re-executes the test binary as a server under strace and looks for sendfile calls. Without
+// TestSendfile proves that whole files, trunk slices and single ranges above fastsrv's
+// CopyBelow go out with sendfile(2) (every body byte), and that a small file leaves with its
+// header in one write and no sendfile: it re-executes the test binary as the storage node's
+// server (fastsrv) under strace and counts what the calls sent. Without
 // strace the test is skipped, except under CI (CI set), where that is a failure.
 func TestSendfile(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -32,17 +37,36 @@ func TestSendfile(t *testing.T) {
 		}
 		t.Skipf("strace not found: %v", err)
 	}
-	cases := []struct{ name, id string }{
-		{"whole normal file", idBin},
-		{"trunk slice", idTr3},
-		{"range of a trunk slice", idTr1},
+	big := bytes.Repeat([]byte("sendfile"), 32<<10) // 256 KiB, above fastsrv's CopyBelow
+	cases := []struct {
+		name, id string // id "" = the 256 KiB normal file uploaded into the copy
+		rng      string
+		sendfile bool
+	}{
+		{"whole normal file", "", "", true},
+		{"range of a normal file", "", "bytes=100-", true},
+		{"trunk slice", idTr3, "", true},
+		{"range of a trunk slice", idTr3, "bytes=100-", true},
+		{"small file: header and body in one write", idBin, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			dir := copyFixture(t)
+			var want []byte
+			if tc.id == "" {
+				id, err := openStore(t, dir, [4]byte{127, 0, 0, 1}).Upload(context.Background(), bytes.NewReader(big),
+					disk.UploadOptions{Ext: "bin", PathIndex: -1, Size: int64(len(big))})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tc.id, want = id.String(), big
+			} else {
+				want = fixtureBytes(t, tc.id)
+			}
 			trace := filepath.Join(t.TempDir(), "strace.out")
-			cmd := exec.Command(strace, "-f", "-e", "trace=sendfile", "-o", trace,
+			cmd := exec.Command(strace, "-f", "-e", "trace=sendfile,write,writev", "-o", trace,
 				os.Args[0], "-test.run=^TestSendfileChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), sendfileChildEnv+"="+copyFixture(t))
+			cmd.Env = append(os.Environ(), sendfileChildEnv+"="+dir)
 			stdin, err := cmd.StdinPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -65,10 +89,9 @@ func TestSendfile(t *testing.T) {
 				t.Fatalf("child server did not start: %v", err)
 			}
 			url := "http://" + strings.TrimSpace(addr) + "/" + tc.id
-			want := fixtureBytes(t, tc.id)
 			var hdr map[string]string
-			if tc.id == idTr1 {
-				hdr = map[string]string{"Range": "bytes=100-"}
+			if tc.rng != "" {
+				hdr = map[string]string{"Range": tc.rng}
 				want = want[100:]
 			}
 			resp, body := fetch(t, "GET", url, hdr)
@@ -84,11 +107,14 @@ func TestSendfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Contains(out, []byte("sendfile(")) {
-				t.Fatalf("no sendfile( in strace output:\n%s", out)
-			}
-			if sent := sendfileBytes(out); sent != int64(len(want)) {
+			sent := sendfileBytes(out)
+			switch {
+			case tc.sendfile && sent != int64(len(want)):
 				t.Errorf("sendfile sent %d bytes of %d: the rest was copied by hand\n%s", sent, len(want), out)
+			case !tc.sendfile && sent != 0:
+				t.Errorf("a %d-byte body went out with sendfile, want one write with the header\n%s", len(want), out)
+			case !tc.sendfile && !bytes.Contains(out, []byte("HTTP/1.1 200")):
+				t.Errorf("no write of the response header in strace output\n%s", out)
 			}
 		})
 	}
@@ -113,7 +139,7 @@ func TestSendfileChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: h}
+	srv := fastsrv.New(fastsrv.Config{Handler: h})
 	go srv.Serve(ln)
 	fmt.Println(ln.Addr().String())
 	io.Copy(io.Discard, os.Stdin) // until the parent closes stdin

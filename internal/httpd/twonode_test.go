@@ -76,9 +76,8 @@ func twoNodes(t *testing.T, mode Mode, tweak func(*Config)) (here, source *node)
 			t.Fatal(err)
 		}
 		n.h = h
-		srv := &http.Server{Handler: h}
-		go srv.Serve(n.ln)
-		t.Cleanup(func() { srv.Close(); h.Close() })
+		t.Cleanup(func() { h.Close() })
+		serveOn(t, n.ln, h)
 		n.url = "http://" + ln.Addr().String()
 		return n
 	}

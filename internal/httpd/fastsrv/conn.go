@@ -1,0 +1,222 @@
+package fastsrv
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime/debug"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// conn is one client connection and the request, URL and header it reuses.
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	rc     syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
+	readFn func(fd uintptr) bool
+	state  atomic.Int32
+
+	rbuf *[]byte // nil while idle; unread request bytes are (*rbuf)[r:w]
+	r, w int
+	big  []byte // a request larger than readBufSize, while it is parsed
+	rn   int
+	rerr error
+
+	req    *http.Request
+	uri    string   // request-target of the previous request; req.URL was parsed from it
+	url    *url.URL // parsed uri
+	method string
+	hdr    http.Header
+	prev   []field // header fields of the previous request, reused when equal
+	cur    []field
+	resp   response
+	cancel context.CancelFunc
+
+	dateSec int64
+	date    [29]byte
+}
+
+// field is one parsed header field; vals is the one-element slice stored in the header map.
+type field struct {
+	key  string
+	vals []string
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, hdr: make(http.Header, 8)}
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
+	}
+	c.readFn = c.readRaw
+	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.req = (&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(ctx)
+	c.resp.c = c
+	c.resp.hdr = make(http.Header, 8)
+	c.state.Store(stateIdle)
+	return c
+}
+
+// serve runs the request loop until the connection ends.
+func (c *conn) serve() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.cfg.Logger.Error("panic serving a request", "remote", c.req.RemoteAddr, "panic", p, "stack", string(debug.Stack()))
+		}
+		c.cancel()
+		c.nc.Close()
+		c.releaseRead()
+		c.resp.release()
+		c.srv.forget(c)
+	}()
+	for {
+		status, msg := c.readRequest()
+		if status == -1 {
+			return // closed, timed out or EOF between requests
+		}
+		if !c.state.CompareAndSwap(stateIdle, stateActive) {
+			return // Shutdown closed it
+		}
+		if status != 0 {
+			c.resp.start(c.req, true)
+			c.resp.fail(status, msg)
+			c.resp.finish()
+			return
+		}
+		c.resp.start(c.req, c.req.Close)
+		c.srv.cfg.Handler.ServeHTTP(&c.resp, c.req)
+		if !c.resp.finish() || c.resp.closeAfter || c.srv.shutdown.Load() {
+			return
+		}
+		c.state.Store(stateIdle)
+	}
+}
+
+// readRaw is called by RawConn.Read with the socket: it reads what is there into the read
+// buffer. When nothing is there it hands the buffer back to the pool and returns false to park
+// until the socket is readable, so an idle connection holds no buffer.
+func (c *conn) readRaw(fd uintptr) bool {
+	buf := c.readSpace()
+	for {
+		n, err := syscall.Read(int(fd), buf)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if c.r == c.w && c.big == nil {
+				c.releaseRead()
+			}
+			return false
+		}
+		c.rn, c.rerr = n, err
+		return true
+	}
+}
+
+// readSpace returns the free tail of the current read buffer, taking one from the pool.
+func (c *conn) readSpace() []byte {
+	if c.big != nil {
+		return c.big[c.w:]
+	}
+	if c.rbuf == nil {
+		c.rbuf = c.srv.rbufs.Get().(*[]byte)
+		c.r, c.w = 0, 0
+	}
+	return (*c.rbuf)[c.w:]
+}
+
+func (c *conn) releaseRead() {
+	if c.rbuf != nil {
+		c.srv.rbufs.Put(c.rbuf)
+		c.rbuf = nil
+	}
+}
+
+// buffered returns the unread bytes.
+func (c *conn) buffered() []byte {
+	if c.big != nil {
+		return c.big[c.r:c.w]
+	}
+	if c.rbuf == nil {
+		return nil
+	}
+	return (*c.rbuf)[c.r:c.w]
+}
+
+// fill reads more bytes from the connection.
+func (c *conn) fill() error {
+	c.makeRoom()
+	c.rn, c.rerr = 0, nil
+	if c.rc != nil {
+		if err := c.rc.Read(c.readFn); err != nil {
+			return err
+		}
+	} else {
+		c.rn, c.rerr = c.nc.Read(c.readSpace())
+	}
+	if c.rn > 0 {
+		c.w += c.rn
+		return nil
+	}
+	if c.rerr != nil {
+		return c.rerr
+	}
+	return io.EOF
+}
+
+// makeRoom makes the read buffer's tail non-empty: it moves the unread bytes to the front, or
+// grows into a larger buffer (up to MaxHeaderBytes) for a large request.
+func (c *conn) makeRoom() {
+	cur := c.readSpace()
+	if len(cur) > 0 {
+		return
+	}
+	data := c.buffered()
+	if c.r > 0 {
+		var whole []byte
+		if c.big != nil {
+			whole = c.big
+		} else {
+			whole = *c.rbuf
+		}
+		n := copy(whole, data)
+		c.r, c.w = 0, n
+		return
+	}
+	size := 2 * len(data)
+	big := make([]byte, min(size, c.srv.cfg.MaxHeaderBytes+1))
+	copy(big, data)
+	c.releaseRead()
+	c.big, c.r, c.w = big, 0, len(data)
+}
+
+// doneRequest consumes n bytes and drops a large buffer once it is empty.
+func (c *conn) consume(n int) {
+	c.r += n
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		c.big = nil
+	}
+}
+
+// deadline sets the read deadline, ignoring errors of a closed connection.
+func (c *conn) deadline(d time.Duration) {
+	c.nc.SetReadDeadline(time.Now().Add(d))
+}
+
+// isFileBody reports whether r is what io.CopyN makes of an *os.File.
+func isFileBody(r io.Reader) (*io.LimitedReader, *os.File, bool) {
+	lr, ok := r.(*io.LimitedReader)
+	if !ok {
+		return nil, nil, false
+	}
+	f, ok := lr.R.(*os.File)
+	return lr, f, ok
+}

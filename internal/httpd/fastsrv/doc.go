@@ -1,0 +1,37 @@
+// Package fastsrv is a small HTTP/1.1 server for the storage node's download port. It runs
+// any http.Handler (Depot's httpd.Handler in practice) but does per request only what a file
+// download needs, so that a 4 KiB download costs about what it costs nginx.
+//
+// # Design
+//
+// One goroutine per connection, as net/http. What differs:
+//
+//   - The request line and headers are parsed from a per-connection buffer into one
+//     *http.Request, one url.URL and one http.Header owned by the connection and reused for
+//     every request on it. Header values and the request-target are kept from the previous
+//     request and reused when the bytes are equal, so a keep-alive client repeating a request
+//     allocates nothing for parsing. The handler must not keep the request after it returns
+//     (net/http's contract too).
+//   - The read and write buffers come from pools and go back while the connection waits for
+//     its next request (the wait is a raw, non-blocking read through syscall.RawConn that
+//     returns the buffer before parking), so 10,000 idle keep-alive connections hold only
+//     their goroutine and a few hundred bytes each.
+//   - The response header is formatted into the write buffer. A body read from an *os.File
+//     through an *io.LimitedReader (what io.CopyN(w, f, n) hands to ReadFrom) is read into the
+//     same buffer when it is at most Config.CopyBelow bytes, and header and body leave in one
+//     write(2); a larger body follows the header with sendfile(2) (the connection's ReadFrom),
+//     so big files are never copied through user space.
+//   - Flush with only the header pending does not write: the header goes out with the first
+//     body bytes or when the handler returns, which lets a handler Flush before a sendfile body
+//     without costing a packet.
+//
+// # Protocol
+//
+// HTTP/1.1 and 1.0 (keep-alive only when asked for), pipelining (responses in order), HEAD,
+// "Connection: close", a response body of unknown length chunked for 1.1 clients and
+// delimited by closing for 1.0 ones. A request carrying a body (Content-Length > 0 or
+// Transfer-Encoding) is answered and the connection closed: the download port takes none.
+// Limits: Config.MaxHeaderBytes for the request line plus headers (431, or 414 when the
+// request line alone is too long), a read timeout from the first byte of a request to the end
+// of its headers, an idle timeout between requests. No TLS, no HTTP/2, no Upgrade.
+package fastsrv

@@ -1,0 +1,191 @@
+package fastsrv
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Config configures a Server. Zero values take the defaults noted on each field.
+type Config struct {
+	Handler http.Handler // required
+	// ReadHeaderTimeout bounds the time from the first byte of a request to the end of its
+	// headers (0 = 30s).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a keep-alive connection (0 = 5m).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds the request line plus headers (0 = 64 KiB).
+	MaxHeaderBytes int
+	// CopyBelow: a file body of at most this many bytes is read into the response buffer and
+	// sent with the header in one write; a larger one goes out with sendfile(2). 0 = 16 KiB;
+	// negative = always sendfile.
+	CopyBelow int64
+	Logger    *slog.Logger // nil = discard
+}
+
+// Connection states, for Shutdown.
+const (
+	stateActive int32 = iota
+	stateIdle
+	stateClosed
+)
+
+// Server serves HTTP/1.1 on the listeners given to Serve. It is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	rbufs    sync.Pool // *[]byte of readBufSize
+	wbufs    sync.Pool // *[]byte of the write buffer size
+	wbufSize int
+
+	mu       sync.Mutex
+	lns      map[net.Listener]struct{}
+	conns    map[*conn]struct{}
+	closing  atomic.Bool
+	shutdown atomic.Bool
+}
+
+const (
+	readBufSize     = 4 << 10
+	headerReserve   = 4 << 10 // room for the response header in front of a copied body
+	defaultMaxHdr   = 64 << 10
+	defaultCopy     = 16 << 10
+	shutdownPollGap = 10 * time.Millisecond
+)
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = defaultMaxHdr
+	}
+	if cfg.MaxHeaderBytes < readBufSize {
+		cfg.MaxHeaderBytes = readBufSize
+	}
+	if cfg.CopyBelow == 0 {
+		cfg.CopyBelow = defaultCopy
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	s.wbufSize = headerReserve + int(max(cfg.CopyBelow, 0))
+	s.rbufs.New = func() any { b := make([]byte, readBufSize); return &b }
+	s.wbufs.New = func() any { b := make([]byte, 0, s.wbufSize); return &b }
+	return s
+}
+
+// Serve accepts connections on ln and serves each on its own goroutine until Close or
+// Shutdown, when it returns http.ErrServerClosed. It closes ln when it returns.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return http.ErrServerClosed
+	}
+	s.lns[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return http.ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, syscall.EMFILE) {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				s.cfg.Logger.Warn("accept", "err", err, "retry_in", delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return http.ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.mu.Unlock()
+		go c.serve()
+	}
+}
+
+// Close closes the listeners and every connection at once; requests in flight are cut.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	return nil
+}
+
+// Shutdown closes the listeners, then closes connections as they become idle (a request in
+// flight is answered first) until none is left or ctx is done, when it closes the rest and
+// returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.shutdown.Store(true)
+	s.mu.Lock()
+	for ln := range s.lns {
+		ln.Close()
+	}
+	s.mu.Unlock()
+	t := time.NewTicker(shutdownPollGap)
+	defer t.Stop()
+	for {
+		if s.closeIdle() == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// closeIdle closes the idle connections and returns how many connections are left.
+func (s *Server) closeIdle() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.state.CompareAndSwap(stateIdle, stateClosed) {
+			c.nc.Close()
+		}
+	}
+	return len(s.conns)
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
