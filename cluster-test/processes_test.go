@@ -207,7 +207,16 @@ http.server_port = %d
 	waitIterations(1) // no download from it is in flight any more
 	victim.kill()
 	waitState("the killed storage OFFLINE on both trackers", map[string]string{victim.key: "OFFLINE"}, 0, 1)
-	waitIterations(10)
+	// Keep it down for 10 more iterations, or 3 s: an upload that was in flight to it when
+	// it died, with an unknown outcome, waits for it to come back (same storage, same
+	// upload token) and holds the loop meanwhile.
+	offline, start := time.Now(), iterations()
+	poll(t, "10 iterations or 3 s with the storage down", 30*time.Second, func() error {
+		if iterations()-start < 10 && time.Since(offline) < 3*time.Second {
+			return fmt.Errorf("%d iterations", iterations()-start)
+		}
+		return nil
+	}, all...)
 	victim.start()
 	waitState("the restarted storage ACTIVE on both trackers", allActive, 0, 1)
 	mu.Lock()
