@@ -58,7 +58,8 @@ type Server struct {
 	closeMu  sync.Once
 	closeErr error
 	wg       sync.WaitGroup
-	reporter *reporter // nil without tracker_server (see tracker.go)
+	reporter *reporter    // nil without tracker_server (see tracker.go)
+	repl     *replication // binlog, replica receiver and senders (see replica.go)
 }
 
 // New opens the node's store and prepares its servers without listening.
@@ -100,8 +101,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
 
+	if s.repl, err = s.newReplication(); err != nil {
+		s.store.Close()
+		return nil, err
+	}
 	hcfg, logFile, err := s.httpConfig()
 	if err != nil {
+		s.closeReplication()
 		s.store.Close()
 		return nil, err
 	}
@@ -118,7 +124,8 @@ func New(cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)
-	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc")}).Register(s.grpcSrv)
+	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal}).Register(s.grpcSrv)
+	s.registerReplication()
 	return s, nil
 }
 
@@ -158,6 +165,7 @@ func (s *Server) Start() error {
 	if err := s.startReporter(); err != nil {
 		return err
 	}
+	s.startReplication()
 	s.log.Info("storage node ready", "group", sc.GroupName, "grpc", s.grpcLn.Addr().String(),
 		"http", s.httpLn.Addr().String(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
 	return nil
@@ -184,6 +192,7 @@ func (s *Server) Serve(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
 		s.stopReporter()
+		s.stopReplication()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if s.httpLn != nil {
@@ -215,6 +224,7 @@ func (s *Server) closeFiles() error {
 	for _, st := range s.extra {
 		errs = append(errs, st.Close())
 	}
+	errs = append(errs, s.closeReplication())
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

@@ -236,6 +236,7 @@ func (r *reporter) join(ctx context.Context, cl trackerpb.TrackerServiceClient) 
 func (r *reporter) heartbeat(ctx context.Context, cl trackerpb.TrackerServiceClient, key string) error {
 	req := &trackerpb.HeartbeatRequest{
 		Group: r.s.cfg.Storage.GroupName, StorageKey: key, TrackerServers: r.trackers, HasFiles: r.hasFiles(),
+		Sync: r.s.syncProgress(),
 	}
 	usage, err := r.s.store.Usage()
 	if err != nil {

@@ -24,6 +24,8 @@ type Options struct {
 	Logger *slog.Logger // nil discards
 	// TokenTTL is how long an upload token is remembered (0: DefaultTokenTTL).
 	TokenTTL time.Duration
+	// Journal, when set, records every successful change before the answer (replication).
+	Journal Journal
 }
 
 // Service implements storagepb.StorageServiceServer over a disk.Store.
@@ -37,6 +39,7 @@ type Service struct {
 	bufs  sync.Pool // *[]byte of ChunkSize
 
 	tokens *uploadTokens
+	jr     Journal
 }
 
 var _ storagepb.StorageServiceServer = (*Service)(nil)
@@ -47,7 +50,7 @@ func New(store *disk.Store, o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL)}
+	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL), jr: o.Journal}
 	s.bufs.New = func() any { b := make([]byte, ChunkSize); return &b }
 	return s
 }
@@ -78,8 +81,15 @@ func (s *Service) Truncate(_ context.Context, req *storagepb.TruncateRequest) (*
 	if req.GetSize() < 0 {
 		return nil, toStatus(fmt.Errorf("truncate %s to %d: %w: negative size", id, req.GetSize(), ErrBadRequest))
 	}
+	var old int64
+	if info, err := s.store.Stat(id); err == nil {
+		old = info.Size
+	}
 	if err := s.store.Truncate(id, req.GetSize()); err != nil {
 		return nil, toStatus(fmt.Errorf("truncate %s to %d: %w", id, req.GetSize(), err))
+	}
+	if err := s.journal(Change{Op: 'T', ID: id, A: old, B: req.GetSize()}); err != nil {
+		return nil, toStatus(err)
 	}
 	return &storagepb.TruncateResponse{}, nil
 }
@@ -92,6 +102,9 @@ func (s *Service) Delete(_ context.Context, req *storagepb.DeleteRequest) (*stor
 	}
 	if err := s.store.Delete(id); err != nil {
 		return nil, toStatus(fmt.Errorf("delete %s: %w", id, err))
+	}
+	if err := s.journal(Change{Op: 'D', ID: id}); err != nil {
+		return nil, toStatus(err)
 	}
 	s.log.Debug("deleted", "file_id", id.String())
 	return &storagepb.DeleteResponse{}, nil
@@ -118,6 +131,9 @@ func (s *Service) SetMetadata(_ context.Context, req *storagepb.SetMetadataReque
 	}
 	if err := s.store.SetMeta(id, req.GetMetadata(), req.GetMerge()); err != nil {
 		return nil, toStatus(fmt.Errorf("set metadata of %s: %w", id, err))
+	}
+	if err := s.journal(Change{Op: 'U', ID: id, Meta: true}); err != nil {
+		return nil, toStatus(err)
 	}
 	return &storagepb.SetMetadataResponse{}, nil
 }

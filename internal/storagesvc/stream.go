@@ -93,6 +93,9 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 		finish = fin
 	}
 	id, err := s.upload(stream, h, r)
+	if err == nil {
+		err = s.journal(Change{Op: 'C', ID: id})
+	}
 	if finish != nil {
 		if err != nil {
 			finish("")
@@ -180,11 +183,17 @@ func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
 		_, ok := m.GetMsg().(*storagepb.AppendRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
-	if err := s.store.Append(stream.Context(), id, r, h.GetSize()); err != nil {
+	cr := &countingReader{r: r}
+	if err := s.store.Append(stream.Context(), id, cr, h.GetSize()); err != nil {
 		return toStatus(fmt.Errorf("append to %s: %w", id, err))
 	}
 	if err := r.expectEOF(); err != nil {
 		return toStatus(fmt.Errorf("append to %s: %w", id, err))
+	}
+	if info, err := s.store.Stat(id); err == nil {
+		if err := s.journal(Change{Op: 'A', ID: id, A: info.Size - cr.n, B: cr.n}); err != nil {
+			return toStatus(err)
+		}
 	}
 	return stream.SendAndClose(&storagepb.AppendResponse{})
 }
@@ -214,11 +223,15 @@ func (s *Service) Modify(stream storagepb.StorageService_ModifyServer) error {
 		_, ok := m.GetMsg().(*storagepb.ModifyRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
-	if err := s.store.Modify(stream.Context(), id, h.GetOffset(), r, h.GetSize()); err != nil {
+	cr := &countingReader{r: r}
+	if err := s.store.Modify(stream.Context(), id, h.GetOffset(), cr, h.GetSize()); err != nil {
 		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
 	}
 	if err := r.expectEOF(); err != nil {
 		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
+	}
+	if err := s.journal(Change{Op: 'M', ID: id, A: h.GetOffset(), B: cr.n}); err != nil {
+		return toStatus(err)
 	}
 	return stream.SendAndClose(&storagepb.ModifyResponse{})
 }

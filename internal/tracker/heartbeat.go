@@ -75,12 +75,14 @@ func (s *Server) findStorage(group, key string) (*group, *meta.Storage) {
 }
 
 // needSave tells whether a heartbeat changed st enough to write it: anything but the last
-// heartbeat time, or a saved heartbeat time half of check_active_interval old. A restarted
-// tracker therefore never sees a live storage's last heartbeat as more than half the
-// interval old, and an idle cluster does not write on every beat.
+// heartbeat time and the sync progress (which moves on every beat while files replicate),
+// or a saved heartbeat time half of check_active_interval old. A restarted tracker
+// therefore never sees a live storage's last heartbeat as more than half the interval old,
+// and neither an idle nor a replicating cluster writes on every beat.
 func (s *Server) needSave(before, st *meta.Storage) bool {
 	saved := before.Clone()
 	saved.LastHeartbeat = st.LastHeartbeat
+	saved.Sync = st.Sync
 	if !saved.Equal(*st) {
 		return true
 	}

@@ -1,0 +1,152 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/depotfs/depot/internal/binlog"
+	"github.com/depotfs/depot/internal/replica"
+	"github.com/depotfs/depot/internal/storagesvc"
+	"github.com/depotfs/depot/proto/replicapb"
+	"github.com/depotfs/depot/proto/trackerpb"
+)
+
+// replication is the node's binlog, its receiver of other members' changes and its
+// senders to them (started with trackers only: the group comes from them).
+type replication struct {
+	bl      *binlog.Writer
+	recv    *replica.Receiver
+	mgr     *replica.Manager
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	journal storagesvc.Journal
+}
+
+// membersPoll is how often the senders are matched to the group's membership.
+const membersPoll = 200 * time.Millisecond
+
+// newReplication opens the binlog in base_path/data/sync and the receiver.
+func (s *Server) newReplication() (*replication, error) {
+	dir := filepath.Join(s.cfg.Storage.BasePath, "data", "sync")
+	bl, err := binlog.OpenWriter(binlog.Options{Dir: dir, Logger: s.log.With("component", "binlog")})
+	if err != nil {
+		return nil, fmt.Errorf("binlog: %w", err)
+	}
+	recv, err := replica.NewReceiver(s.store, s.cfg.Storage.GroupName, bl, s.log.With("component", "replica"))
+	if err != nil {
+		bl.Close()
+		return nil, fmt.Errorf("binlog %s: %w", dir, err)
+	}
+	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}}, nil
+}
+
+// registerReplication serves the ReplicaService on the node's gRPC server.
+func (s *Server) registerReplication() {
+	if s.repl != nil {
+		replicapb.RegisterReplicaServiceServer(s.grpcSrv, s.repl.recv)
+	}
+}
+
+// startReplication starts the senders; they follow the group's membership as the
+// trackers report it (nothing to do standalone).
+func (s *Server) startReplication() {
+	r := s.repl
+	if r == nil || s.reporter == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	sc := s.cfg.Storage
+	r.mgr = replica.NewManager(ctx, replica.Options{
+		Group: sc.GroupName, Store: s.store, Log: r.bl,
+		Concurrency: min(sc.SyncMaxThreads, 16), // 0 (auto): replica.DefaultConcurrency
+		Logger:      s.log.With("component", "replica"),
+	}, nil)
+	r.wg.Go(func() {
+		t := time.NewTicker(membersPoll)
+		defer t.Stop()
+		for {
+			r.mgr.Update(s.selfKey(), toMembers(s.Members()))
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	})
+}
+
+// stopReplication stops the senders (Close calls it before the store closes).
+func (s *Server) stopReplication() {
+	r := s.repl
+	if r == nil || r.cancel == nil {
+		return
+	}
+	r.cancel()
+	r.wg.Wait()
+	r.mgr.Wait()
+}
+
+// closeReplication closes the binlog (after the gRPC server stopped).
+func (s *Server) closeReplication() error {
+	if s.repl == nil {
+		return nil
+	}
+	return s.repl.bl.Close()
+}
+
+// selfKey is the key the trackers know this node by ("" before the first join).
+func (s *Server) selfKey() string {
+	for _, k := range s.TrackerKeys() {
+		if k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+func toMembers(in []*trackerpb.StorageBrief) []replica.Member {
+	out := make([]replica.Member, 0, len(in))
+	for _, b := range in {
+		st := b.GetStatus()
+		out = append(out, replica.Member{
+			Key:  b.GetKey(),
+			Addr: net.JoinHostPort(b.GetAddr(), strconv.Itoa(int(b.GetPort()))),
+			Up: st == trackerpb.StorageStatus_STORAGE_STATUS_ACTIVE || st == trackerpb.StorageStatus_STORAGE_STATUS_ONLINE ||
+				st == trackerpb.StorageStatus_STORAGE_STATUS_WAIT_SYNC || st == trackerpb.StorageStatus_STORAGE_STATUS_SYNCING,
+			Deleted:    st == trackerpb.StorageStatus_STORAGE_STATUS_DELETED,
+			WaitSync:   st == trackerpb.StorageStatus_STORAGE_STATUS_WAIT_SYNC || st == trackerpb.StorageStatus_STORAGE_STATUS_SYNCING,
+			SyncSource: b.GetSyncSourceKey(),
+			SyncUntil:  b.GetSyncUntilTs(),
+		})
+	}
+	return out
+}
+
+// syncProgress is the per-peer progress the heartbeat reports.
+func (s *Server) syncProgress() []*trackerpb.SyncProgress {
+	if s.repl == nil {
+		return nil
+	}
+	var out []*trackerpb.SyncProgress
+	for _, p := range s.repl.recv.Reports() {
+		out = append(out, &trackerpb.SyncProgress{
+			PeerKey: p.Peer, LastSyncedTs: p.SyncedTS, LagFiles: p.LagFiles, LagBytes: p.LagBytes,
+			InitialCopyDone: p.InitialCopyDone,
+		})
+	}
+	return out
+}
+
+// Replication returns the node's replica manager (nil standalone or before Start).
+func (s *Server) Replication() *replica.Manager {
+	if s.repl == nil {
+		return nil
+	}
+	return s.repl.mgr
+}
