@@ -100,6 +100,16 @@ func (s *Server) closeReplication() error {
 	return s.repl.bl.Close()
 }
 
+// hasChanges reports whether the binlog records anything: a file was uploaded or
+// replicated here, so the node has files to give to a new member.
+func (s *Server) hasChanges() bool {
+	if s.repl == nil {
+		return false
+	}
+	end := s.repl.bl.End()
+	return end.Index > 0 || end.Offset > 0
+}
+
 // selfKey is the key the trackers know this node by ("" before the first join).
 func (s *Server) selfKey() string {
 	for _, k := range s.TrackerKeys() {

@@ -114,6 +114,9 @@ func (s *Server) TrackerParams() map[string]string {
 func (r *reporter) hasFiles() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.hasFile && r.s.hasChanges() {
+		r.hasFile = true // something was uploaded or replicated here (replica.go)
+	}
 	if r.hasFile || time.Since(r.checked) < 5*time.Second {
 		return r.hasFile
 	}
