@@ -18,6 +18,11 @@
 //	url := c.SignedURL("https://img.example.com", id, time.Now())
 //
 // Errors wrap the package's sentinels (ErrNotFound, ErrInvalid, ...): test them with errors.Is.
-// Tracker mode (Config.Trackers: ask a tracker which storage to use) is reserved for a
-// later version.
+//
+// In tracker mode (Config.Trackers, no Config.Storage, as with tracker_server in client.conf)
+// every call asks a tracker which storage to use: uploads go where the tracker places them,
+// downloads to any storage allowed to serve the file. Calls fail over across trackers and
+// storages, and a retried upload never stores a file twice (see Config.Trackers).
+//
+//	c, err := client.New(client.Config{Trackers: []string{"10.0.0.2:22122", "10.0.0.3:22122"}})
 package client

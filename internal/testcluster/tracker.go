@@ -211,7 +211,7 @@ func (c raftCoordinator) Peers() []tracker.Peer {
 	ps := c.Coordinator.Peers()
 	out := make([]tracker.Peer, len(ps))
 	for i, p := range ps {
-		out[i] = tracker.Peer{GRPCAddr: p.GRPCAddr, Alive: p.Alive, Leader: p.Leader}
+		out[i] = tracker.Peer(p)
 	}
 	return out
 }
