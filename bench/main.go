@@ -1,11 +1,14 @@
 // Command bench compares Depot's download path with Debian's nginx serving the same store path
-// statically (sendfile on), each pinned to CPU 0 with one worker / GOMAXPROCS=1, driven by wrk
-// pinned to CPU 1 over loopback. It writes a markdown table to -out and wrk's raw output to
-// -raw. Run it from the repository root:
+// statically (sendfile on) on every row of the performance targets, and writes the table to
+// -out and wrk's raw output to -raw. Run it from the repository root:
 //
 //	go run ./bench -out docs/benchmarks.md -d 10s
 //
-// It needs taskset, wrk and nginx; it is not part of go test.
+// Pinned rows: Depot's bench server (GOMAXPROCS=1) and nginx (one worker) on CPU 0, wrk on
+// CPU 1. GOMAXPROCS=2 rows: Depot unpinned with GOMAXPROCS=2, nginx with two workers, wrk
+// unpinned (reported, not targeted). The two sides of a row run interleaved (A, B, A, B, each
+// for half of -d) so that load from other processes hits both alike. It needs taskset, wrk
+// and nginx; it is not part of go test.
 package main
 
 import (
@@ -19,14 +22,21 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/depotfs/depot/internal/token"
 )
 
 type options struct {
 	out, raw, nginx string
 	dur             time.Duration
-	conns           int
+	conns, idle     int
+	only            string
 }
+
+// benchSecret is the anti-steal secret of the Depot servers: every Depot URL carries a token.
+const benchSecret = "FastDFS1234567890"
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -41,8 +51,10 @@ func run(args []string) error {
 	flags.StringVar(&o.out, "out", "docs/benchmarks.md", "markdown report")
 	flags.StringVar(&o.raw, "raw", "docs/bench-raw", "directory for raw wrk output")
 	flags.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary")
-	flags.DurationVar(&o.dur, "d", 10*time.Second, "wrk duration per run")
+	flags.DurationVar(&o.dur, "d", 10*time.Second, "wrk duration per row and server (run as two halves)")
 	flags.IntVar(&o.conns, "c", 64, "wrk connections")
+	flags.IntVar(&o.idle, "idle", 10000, "idle keep-alive connections for the RSS row (0 = skip)")
+	flags.StringVar(&o.only, "only", "", "run only the rows whose label contains this (a partial report)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -51,16 +63,19 @@ func run(args []string) error {
 			return fmt.Errorf("%s is required: %w", tool, err)
 		}
 	}
+	if err := raiseNoFile(); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp("", "depot-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
 	store := filepath.Join(tmp, "store")
-	files, err := prepare(store)
+	fs, err := prepare(store)
 	if err != nil {
 		return fmt.Errorf("prepare files: %w", err)
 	}
@@ -71,71 +86,159 @@ func run(args []string) error {
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./bench/server").CombinedOutput(); err != nil {
 		return fmt.Errorf("build bench server: %w\n%s", err, out)
 	}
-	depot, err := startDepot(ctx, bin, store)
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
+	start := func(s *server, err error) (*server, error) {
+		if s != nil {
+			servers = append(servers, s)
+		}
+		return s, err
+	}
+	depot, err := start(startDepot(ctx, bin, "depot", 1, "-store", store, "-token", benchSecret))
 	if err != nil {
 		return err
 	}
-	defer depot.stop()
-	ngx, err := startNginx(ctx, o.nginx, filepath.Join(tmp, "nginx"), store)
+	ngx, err := start(startNginx(ctx, o.nginx, filepath.Join(tmp, "nginx"), store, 1))
 	if err != nil {
 		return err
 	}
-	defer ngx.stop()
+	// The proxy node: an empty store of the same group whose every file is fetched from depot.
+	proxy, err := start(startDepot(ctx, bin, "depot proxy node", 1, "-store", filepath.Join(tmp, "empty"),
+		"-token", benchSecret, "-source", "http://"+depot.addr))
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.raw, 0o755); err != nil {
 		return err
 	}
-	var rows []row
-	for _, f := range files {
-		r := row{file: f}
-		if r.depot, err = drive(ctx, o, depot, "/"+f.id.String(), rawName(o.raw, "depot", f.name)); err != nil {
-			return err
-		}
-		if r.nginx, err = drive(ctx, o, ngx, "/group1/M00/"+f.plain, rawName(o.raw, "nginx", f.name)); err != nil {
-			return err
-		}
-		rows = append(rows, r)
+	rep := report{opts: o, load0: loadAvg()}
+	dp := func(name string) string { return depotPath(fs[name]) }
+	np := func(name string) string { return "/group1/M00/" + fs[name].plain }
+	pinned := []pairSpec{
+		{label: "4 KiB file, token on", a: depot, aPath: dp("4 KiB"), b: ngx, bPath: np("4 KiB"), min: 0.9},
+		{label: "4 KiB trunk slice (nginx: the 4 KiB file)", a: depot, aPath: dp("4 KiB trunk slice"), b: ngx, bPath: np("4 KiB trunk slice"), min: 1.0},
+		{label: "1 MiB file", a: depot, aPath: dp("1 MiB"), b: ngx, bPath: np("1 MiB"), min: 0.97},
+		{label: "100 MiB file", a: depot, aPath: dp("100 MiB"), b: ngx, bPath: np("100 MiB"), min: 0.97, byMiB: true},
+		{label: "1 MB trunk slice (nginx: the 1 MiB file)", a: depot, aPath: dp("1 MB trunk slice"), b: ngx, bPath: np("1 MB trunk slice"), min: 0.7},
+		{label: "proxy 200 KB through a second Depot (vs Depot direct)", a: proxy, aPath: dp("200 KB"), b: depot, bPath: dp("200 KB"), min: 0.4},
 	}
-	return writeReport(o, rows)
+	for _, p := range pinned {
+		if !strings.Contains(p.label, o.only) {
+			continue
+		}
+		r, err := runPair(ctx, o, p, true)
+		if err != nil {
+			return err
+		}
+		rep.pairs = append(rep.pairs, r)
+	}
+	if o.idle > 0 && strings.Contains("idle", o.only) {
+		if rep.idle, err = idleRSS(ctx, o.idle, depot, ngx, np("4 KiB"), dp("4 KiB")); err != nil {
+			return err
+		}
+	}
+	for _, s := range []*server{depot, ngx, proxy} {
+		s.stop()
+	}
+	depot2, err := start(startDepot(ctx, bin, "depot GOMAXPROCS=2", 2, "-store", store, "-token", benchSecret))
+	if err != nil {
+		return err
+	}
+	ngx2, err := start(startNginx(ctx, o.nginx, filepath.Join(tmp, "nginx2"), store, 2))
+	if err != nil {
+		return err
+	}
+	for _, p := range []pairSpec{
+		{label: "GOMAXPROCS=2: 4 KiB file, token on", a: depot2, aPath: dp("4 KiB"), b: ngx2, bPath: np("4 KiB")},
+		{label: "GOMAXPROCS=2: 4 KiB trunk slice", a: depot2, aPath: dp("4 KiB trunk slice"), b: ngx2, bPath: np("4 KiB trunk slice")},
+		{label: "GOMAXPROCS=2: 1 MiB file", a: depot2, aPath: dp("1 MiB"), b: ngx2, bPath: np("1 MiB")},
+	} {
+		if !strings.Contains(p.label, o.only) {
+			continue
+		}
+		r, err := runPair(ctx, o, p, false)
+		if err != nil {
+			return err
+		}
+		rep.pairs = append(rep.pairs, r)
+	}
+	rep.load1 = loadAvg()
+	return rep.write()
 }
 
-func rawName(dir, server, file string) string {
-	return filepath.Join(dir, server+"-"+strings.NewReplacer(" ", "-").Replace(strings.ToLower(file))+".txt")
+// depotPath is the URL path of f on a Depot server, with a valid anti-steal token.
+func depotPath(f benchFile) string {
+	ts := time.Now().Unix()
+	return "/" + f.id.String() + "?token=" + token.Sign(benchSecret, f.id.Remote(), ts) + "&ts=" + fmt.Sprint(ts)
 }
 
-// server is a running server process pinned to CPU 0.
+// raiseNoFile raises the open-file limit to its hard limit (inherited by the servers).
+func raiseNoFile() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return err
+	}
+	l.Cur = l.Max
+	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
+}
+
+// loadAvg returns /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// server is a running server process.
 type server struct {
-	name string
-	addr string
-	cmd  *exec.Cmd
-	rss  func() int64 // resident set of the process serving requests, in KiB
+	name   string
+	addr   string
+	cmd    *exec.Cmd
+	pinned bool
+	rss    func() int64 // resident set of the process(es) serving requests, in KiB
 }
 
 func (s *server) stop() {
-	if s.cmd.Process != nil {
+	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
 }
 
-// startDepot starts the bench server with GOMAXPROCS=1 on CPU 0 and reads its address.
-func startDepot(ctx context.Context, bin, store string) (*server, error) {
-	cmd := exec.CommandContext(ctx, "taskset", "-c", "0", bin, "-store", store, "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+// startDepot starts the bench server with GOMAXPROCS=procs (pinned to CPU 0 when 1) and reads
+// its address.
+func startDepot(ctx context.Context, bin, name string, procs int, args ...string) (*server, error) {
+	args = append([]string{bin, "-addr", "127.0.0.1:0"}, args...)
+	if procs == 1 {
+		args = append([]string{"taskset", "-c", "0"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start depot bench server: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, fmt.Errorf("depot bench server did not start: %w", err)
+		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
-	s := &server{name: "depot", addr: strings.TrimSpace(addr), cmd: cmd}
+	s := &server{name: name, addr: strings.TrimSpace(addr), cmd: cmd, pinned: procs == 1}
 	s.rss = func() int64 { return vmRSS(cmd.Process.Pid) }
 	return s, nil
 }

@@ -14,10 +14,11 @@ import (
 
 const nginxConf = `daemon off;
 master_process on;
-worker_processes 1;
+worker_processes %[4]d;
+worker_rlimit_nofile 30000;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections 20000; }
 http {
     default_type application/octet-stream;
     access_log off;
@@ -36,8 +37,9 @@ http {
 }
 `
 
-// startNginx starts nginx with its own prefix and config, one worker, pinned to CPU 0.
-func startNginx(ctx context.Context, bin, prefix, store string) (*server, error) {
+// startNginx starts nginx with its own prefix and config and the given number of workers:
+// one worker pinned to CPU 0, or two unpinned.
+func startNginx(ctx context.Context, bin, prefix, store string, workers int) (*server, error) {
 	if err := os.MkdirAll(prefix, 0o755); err != nil {
 		return nil, err
 	}
@@ -46,15 +48,22 @@ func startNginx(ctx context.Context, bin, prefix, store string) (*server, error)
 		return nil, err
 	}
 	conf := filepath.Join(prefix, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, prefix, addr, store)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(nginxConf, prefix, addr, store, workers)), 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "taskset", "-c", "0", bin, "-p", prefix, "-c", conf)
+	args := []string{bin, "-p", prefix, "-c", conf}
+	if workers == 1 {
+		args = append([]string{"taskset", "-c", "0"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start nginx: %w", err)
 	}
-	s := &server{name: "nginx", addr: addr, cmd: cmd}
+	s := &server{name: fmt.Sprintf("nginx (%d worker)", workers), addr: addr, cmd: cmd}
+	if workers > 1 {
+		s.name = fmt.Sprintf("nginx (%d workers)", workers)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", addr)
@@ -68,32 +77,41 @@ func startNginx(ctx context.Context, bin, prefix, store string) (*server, error)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.rss = func() int64 {
-		w, err := nginxWorker(prefix)
+	s.rss = func() int64 { // the workers' resident sets, summed
+		ws, err := nginxWorkers(prefix)
 		if err != nil {
 			return -1
 		}
-		return vmRSS(w)
+		var sum int64
+		for _, w := range ws {
+			sum += vmRSS(w)
+		}
+		return sum
 	}
 	return s, nil
 }
 
-// nginxWorker returns the pid of the (one) worker: the child of the master in nginx.pid.
-func nginxWorker(prefix string) (int, error) {
+// nginxWorkers returns the pids of the workers: the children of the master in nginx.pid.
+func nginxWorkers(prefix string) ([]int, error) {
 	b, err := os.ReadFile(filepath.Join(prefix, "nginx.pid"))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	master := strings.TrimSpace(string(b))
 	kids, err := os.ReadFile("/proc/" + master + "/task/" + master + "/children")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	f := strings.Fields(string(kids))
-	if len(f) == 0 {
-		return 0, errNoWorker
+	var pids []int
+	for _, f := range strings.Fields(string(kids)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
 	}
-	return strconv.Atoi(f[0])
+	if len(pids) == 0 {
+		return nil, errNoWorker
+	}
+	return pids, nil
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.

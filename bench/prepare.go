@@ -15,16 +15,22 @@ import (
 	"github.com/depotfs/depot/internal/fileid"
 )
 
-// benchFile is one file served by both servers.
+// benchFile is one file served by the servers.
 type benchFile struct {
-	name  string // table label
-	id    fileid.ID
-	size  int64
-	plain string // path below the store path's data/ that nginx serves with the same bytes
+	name string // key and label
+	id   fileid.ID
+	size int64
+	// plain is the path below the store path's data/ that nginx serves: the file itself, or for
+	// a trunk slice the normal file the target compares it with.
+	plain string
 }
 
-// prepare writes the benchmark files into store (a fresh store path) and returns them.
-func prepare(store string) ([]benchFile, error) {
+// files names the prepared files by label.
+type files map[string]benchFile
+
+// prepare writes the benchmark files into store (a fresh store path): normal files of 4 KiB,
+// 200 KB, 1 MiB and 100 MiB, and one trunk file holding a 4 KiB and a 1 MB slice.
+func prepare(store string) (files, error) {
 	st, err := disk.Open(disk.Options{Group: "group1", Paths: []disk.PathConfig{{Dir: store}}, SubdirCount: 1,
 		Source: [4]byte{127, 0, 0, 1}})
 	if err != nil {
@@ -32,54 +38,65 @@ func prepare(store string) ([]benchFile, error) {
 	}
 	defer st.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
-	var files []benchFile
+	fs := files{}
 	for _, f := range []struct {
 		name string
 		size int64
-	}{{"4 KiB", 4 << 10}, {"1 MiB", 1 << 20}, {"100 MiB", 100 << 20}} {
+	}{{"4 KiB", 4 << 10}, {"200 KB", 200_000}, {"1 MiB", 1 << 20}, {"100 MiB", 100 << 20}} {
 		id, err := st.Upload(context.Background(), io.LimitReader(randReader{rng}, f.size),
 			disk.UploadOptions{Ext: "bin", PathIndex: -1, Size: f.size})
 		if err != nil {
 			return nil, fmt.Errorf("upload %s: %w", f.name, err)
 		}
-		files = append(files, benchFile{name: f.name, id: id, size: f.size, plain: id.RelPath()})
+		fs[f.name] = benchFile{name: f.name, id: id, size: f.size, plain: id.RelPath()}
 	}
-	tr, err := writeTrunkSlice(store, rng, 4<<10)
+	slices, err := writeTrunk(store, rng, []int64{4 << 10, 1_000_000})
 	if err != nil {
 		return nil, err
 	}
-	// nginx cannot serve a slice of a file: it serves the 4 KiB normal file for that row.
-	tr.plain = files[0].plain
-	return append(files, tr), nil
+	// nginx cannot serve a slice of a file: the targets compare slices with normal files.
+	slices[0].name, slices[0].plain = "4 KiB trunk slice", fs["4 KiB"].plain
+	slices[1].name, slices[1].plain = "1 MB trunk slice", fs["1 MiB"].plain
+	for _, s := range slices {
+		fs[s.name] = s
+	}
+	return fs, nil
 }
 
-// writeTrunkSlice writes trunk file data/00/00/000001 holding one slot of size bytes at
-// offset 0, in the on-disk format FastDFS uses, and returns its ID.
-func writeTrunkSlice(store string, rng *rand.Rand, size int64) (benchFile, error) {
-	data := make([]byte, size)
-	randReader{rng}.Read(data)
-	alloc := uint32((size + 24 + 255) / 256 * 256)
+// writeTrunk writes trunk file data/00/00/000001 holding one slot per size, back to back, in
+// the on-disk format FastDFS uses (24-byte header, then the data), and returns their IDs.
+func writeTrunk(store string, rng *rand.Rand, sizes []int64) ([]benchFile, error) {
+	var trunk []byte
+	var out []benchFile
 	now := time.Now().Unix()
-	id, err := fileid.New(fileid.NewParams{
-		Group: "group1", Source: [4]byte{127, 0, 0, 1}, Created: now, Size: size,
-		CRC32: crc32.ChecksumIEEE(data), Ext: "bin", Trunk: &fileid.TrunkSlot{File: 1, Offset: 0, Size: alloc},
-	})
-	if err != nil {
-		return benchFile{}, err
+	for _, size := range sizes {
+		data := make([]byte, size)
+		randReader{rng}.Read(data)
+		alloc := uint32((size + 24 + 255) / 256 * 256)
+		off := uint32(len(trunk))
+		id, err := fileid.New(fileid.NewParams{
+			Group: "group1", Source: [4]byte{127, 0, 0, 1}, Created: now, Size: size,
+			CRC32: crc32.ChecksumIEEE(data), Ext: "bin", Trunk: &fileid.TrunkSlot{File: 1, Offset: off, Size: alloc},
+		})
+		if err != nil {
+			return nil, err
+		}
+		slot := make([]byte, alloc)
+		slot[0] = 'F'
+		binary.BigEndian.PutUint32(slot[1:], alloc)
+		binary.BigEndian.PutUint32(slot[5:], uint32(size))
+		binary.BigEndian.PutUint32(slot[9:], crc32.ChecksumIEEE(data))
+		binary.BigEndian.PutUint32(slot[13:], uint32(now))
+		copy(slot[17:24], id.Name()[len(id.Name())-7:])
+		copy(slot[24:], data)
+		trunk = append(trunk, slot...)
+		out = append(out, benchFile{id: id, size: size})
 	}
-	slot := make([]byte, alloc)
-	slot[0] = 'F'
-	binary.BigEndian.PutUint32(slot[1:], alloc)
-	binary.BigEndian.PutUint32(slot[5:], uint32(size))
-	binary.BigEndian.PutUint32(slot[9:], crc32.ChecksumIEEE(data))
-	binary.BigEndian.PutUint32(slot[13:], uint32(now))
-	copy(slot[17:24], id.Name()[len(id.Name())-7:])
-	copy(slot[24:], data)
 	path := filepath.Join(store, "data", "00", "00", "000001")
-	if err := os.WriteFile(path, slot, 0o644); err != nil {
-		return benchFile{}, err
+	if err := os.WriteFile(path, trunk, 0o644); err != nil {
+		return nil, err
 	}
-	return benchFile{name: "4 KiB trunk slice", id: id, size: size}, nil
+	return out, nil
 }
 
 type randReader struct{ r *rand.Rand }

@@ -6,51 +6,137 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// result is one wrk run.
+// result is one side of a row: the mean of its wrk runs.
 type result struct {
 	reqs     float64 // requests per second
 	mbps     float64 // MiB per second (body + headers, as wrk counts)
-	p50, p99 string
+	p50, p99 time.Duration
 	rssKiB   int64
-	cmd      string
+	cmds     []string
+	errors   bool // wrk reported non-2xx or socket errors
 }
 
-type row struct {
-	file         benchFile
-	depot, nginx result
+// pairSpec is one row: server a (Depot) on aPath against server b on bPath; min is the target
+// ratio a/b in req/s, or in MiB/s when byMiB (0: reported, not targeted).
+type pairSpec struct {
+	label        string
+	a, b         *server
+	aPath, bPath string
+	min          float64
+	// byMiB compares MiB/s: for 100 MiB files wrk completes too few requests in a run for
+	// req/s to mean much, while its byte count covers the transfers in progress.
+	byMiB bool
+}
+
+type pairResult struct {
+	spec   pairSpec
+	a, b   result
+	pinned bool
+}
+
+func (p pairResult) ratio() float64 {
+	if p.spec.byMiB {
+		if p.b.mbps == 0 {
+			return 0
+		}
+		return p.a.mbps / p.b.mbps
+	}
+	if p.b.reqs == 0 {
+		return 0
+	}
+	return p.a.reqs / p.b.reqs
+}
+
+// runPair runs wrk against a and b alternately, two runs of half the duration each.
+func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResult, error) {
+	res := pairResult{spec: p, pinned: pinned}
+	var as, bs []result
+	half := o.dur / 2
+	for round := range 2 {
+		for _, side := range []struct {
+			s    *server
+			path string
+			out  *[]result
+		}{{p.a, p.aPath, &as}, {p.b, p.bPath, &bs}} {
+			raw := filepath.Join(o.raw, slug(p.label)+"-"+slug(side.s.name)+"-"+strconv.Itoa(round+1)+".txt")
+			r, err := drive(ctx, o, half, side.s, side.path, raw, pinned, round == 0)
+			if err != nil {
+				return res, err
+			}
+			*side.out = append(*side.out, r)
+		}
+	}
+	res.a, res.b = mean(as), mean(bs)
+	fmt.Fprintf(os.Stderr, "bench: %-60s %9.0f %9.0f req/s  ratio %.2f\n", p.label, res.a.reqs, res.b.reqs, res.ratio())
+	return res, nil
+}
+
+// mean averages throughput and keeps the worst latencies and the largest RSS.
+func mean(rs []result) result {
+	var m result
+	for _, r := range rs {
+		m.reqs += r.reqs / float64(len(rs))
+		m.mbps += r.mbps / float64(len(rs))
+		m.p50 = max(m.p50, r.p50)
+		m.p99 = max(m.p99, r.p99)
+		m.rssKiB = max(m.rssKiB, r.rssKiB)
+		m.cmds = append(m.cmds, r.cmds...)
+		m.errors = m.errors || r.errors
+	}
+	return m
+}
+
+func slug(s string) string {
+	var b strings.Builder
+	for _, c := range strings.ToLower(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case b.Len() > 0 && !strings.HasSuffix(b.String(), "-"):
+			b.WriteByte('-')
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
 }
 
 // drive runs wrk against s for path, saves the raw output, and parses it.
-func drive(ctx context.Context, o options, s *server, path, rawFile string) (result, error) {
+func drive(ctx context.Context, o options, dur time.Duration, s *server, path, rawFile string, pinned, warm bool) (result, error) {
 	url := "http://" + s.addr + path
-	// Warm the page cache and check the URL answers.
-	warm := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url)
-	if out, err := warm.CombinedOutput(); err != nil || bytes.Contains(out, []byte("Non-2xx")) {
-		return result{}, fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
+	if warm { // warm the page cache and check the URL answers 2xx
+		out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url).CombinedOutput()
+		if err != nil || bytes.Contains(out, []byte("Non-2xx")) {
+			return result{}, fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
+		}
 	}
-	args := []string{"-c", "1", "wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + o.dur.String(), "--timeout", "60s", "--latency", url}
-	rctx, cancel := context.WithTimeout(ctx, o.dur+30*time.Second)
+	args := []string{"wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + dur.String(), "--timeout", "60s", "--latency", url}
+	if pinned {
+		args = append([]string{"taskset", "-c", "1"}, args...)
+	} else {
+		args[1] = "-t2"
+	}
+	rctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(rctx, "taskset", args...).CombinedOutput()
-	cmdline := "taskset " + strings.Join(args, " ")
+	out, err := exec.CommandContext(rctx, args[0], args[1:]...).CombinedOutput()
+	cmdline := strings.Join(args, " ")
 	if werr := os.WriteFile(rawFile, append([]byte("$ "+cmdline+"\n"), out...), 0o644); werr != nil {
 		return result{}, werr
 	}
 	if err != nil {
 		return result{}, fmt.Errorf("wrk %s: %w\n%s", url, err, out)
 	}
+	r := parseWrk(string(out))
 	if bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")) {
 		fmt.Fprintf(os.Stderr, "bench: %s %s: wrk reports errors:\n%s", s.name, url, out)
+		r.errors = true
 	}
-	r := parseWrk(string(out))
 	r.rssKiB = s.rss()
-	r.cmd = cmdline
+	r.cmds = []string{cmdline}
 	return r, nil
 }
 
@@ -65,12 +151,29 @@ func parseWrk(out string) result {
 		case len(f) == 2 && f[0] == "Transfer/sec:":
 			r.mbps = parseSize(f[1])
 		case len(f) == 2 && f[0] == "50%":
-			r.p50 = f[1]
+			r.p50 = parseLatency(f[1])
 		case len(f) == 2 && f[0] == "99%":
-			r.p99 = f[1]
+			r.p99 = parseLatency(f[1])
 		}
 	}
 	return r
+}
+
+// parseLatency converts wrk's "652.50us", "3.34ms", "1.20s", "1.05m" to a duration.
+func parseLatency(s string) time.Duration {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0
+			}
+			return time.Duration(f * float64(u.unit))
+		}
+	}
+	return 0
 }
 
 // parseSize converts wrk's "12.34MB" (binary units) to MiB.
@@ -86,54 +189,4 @@ func parseSize(s string) float64 {
 		}
 	}
 	return 0
-}
-
-// writeReport writes the markdown table with the machine, commit and commands.
-func writeReport(o options, rows []row) error {
-	var b strings.Builder
-	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	fmt.Fprintf(&b, "# Download benchmark: Depot vs nginx\n\n")
-	fmt.Fprintf(&b, "Generated by `go run ./bench -out %s -d %s` on %s at commit `%s`.\n\n",
-		o.out, o.dur, time.Now().UTC().Format("2006-01-02 15:04 MST"), strings.TrimSpace(string(commit)))
-	fmt.Fprintf(&b, "Machine: %d CPUs (`nproc`), %s, %s/%s, %s.\n\n", runtime.NumCPU(), cpuModel(), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	b.WriteString("Setup: both servers pinned to CPU 0 (`taskset -c 0`): Depot's bench server (`bench/server`: " +
-		"internal/httpd over a disk.Store, `GOMAXPROCS=1`, access log off) and Debian's nginx (one worker, " +
-		"`sendfile on`, `access_log off`, static `alias` to the same store path). wrk pinned to CPU 1, " +
-		"keep-alive, loopback, files in the page cache. nginx cannot serve a slice of a trunk file, so its " +
-		"trunk row serves the 4 KiB normal file. The machine is shared: treat single runs as indicative.\n\n")
-	b.WriteString("| file | server | req/s | MiB/s | p50 | p99 | RSS | Depot/nginx req/s |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range rows {
-		ratio := "n/a"
-		if r.nginx.reqs > 0 {
-			ratio = fmt.Sprintf("%.2f", r.depot.reqs/r.nginx.reqs)
-		}
-		for _, s := range []struct {
-			name string
-			res  result
-		}{{"depot", r.depot}, {"nginx", r.nginx}} {
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.1f | %s | %s | %.1f MiB | %s |\n", r.file.name, s.name,
-				s.res.reqs, s.res.mbps, s.res.p50, s.res.p99, float64(s.res.rssKiB)/1024, ratio)
-			ratio = ""
-		}
-	}
-	b.WriteString("\nCommands (raw output in `" + o.raw + "/`):\n\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "- `%s`\n- `%s`\n", r.depot.cmd, r.nginx.cmd)
-	}
-	return os.WriteFile(o.out, []byte(b.String()), 0o644)
-}
-
-// cpuModel returns the first "model name" of /proc/cpuinfo.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
 }

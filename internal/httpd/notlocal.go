@@ -122,7 +122,7 @@ func newProxyClient(c Config) *http.Client {
 	}
 }
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // proxyTo fetches target from the source node and streams the answer (status, end-to-end
 // headers, body) to w. Range, conditionals and the token travel as request headers and query.

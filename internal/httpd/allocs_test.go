@@ -1,0 +1,68 @@
+package httpd
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/depotfs/depot/internal/token"
+)
+
+// maxDownloadAllocs bounds the heap objects a 4 KiB keep-alive download with a token costs the
+// whole process (server, handler, store; the raw client allocates nothing): open(2)'s path,
+// the *os.File, the formatted header values, the io.CopyN reader. Raise it only with a reason.
+const maxDownloadAllocs = 8
+
+// TestDownloadAllocs fails when a repeated 4 KiB download over a keep-alive connection to the
+// storage node's server allocates more than maxDownloadAllocs objects.
+func TestDownloadAllocs(t *testing.T) {
+	if raceEnabled || *netHTTP {
+		t.Skip("the race detector allocates on its own; net/http is not the storage node's server")
+	}
+	cfg, _ := fixtureConfig(t)
+	cfg.Token = TokenConfig{Check: true, Secret: "FastDFS1234567890", TTL: time.Hour}
+	srv, _ := startServer(t, cfg)
+	remote := idBin[len("group1/"):]
+	ts := fixtureNow().Unix()
+	req := []byte("GET /" + idBin + "?token=" + token.Sign(cfg.Token.Secret, remote, ts) + "&ts=" +
+		strconv.FormatInt(ts, 10) + " HTTP/1.1\r\nHost: depot\r\nUser-Agent: allocs\r\n\r\n")
+	c, err := net.Dial("tcp", srv.URL[len("http://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 64<<10)
+	// The first response tells the length of every response (same header lengths, same file).
+	if _, err := c.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	n, total := 0, -1
+	for total < 0 || n < total {
+		m, err := c.Read(buf[n:])
+		if err != nil {
+			t.Fatalf("read: %v (%q)", err, buf[:n])
+		}
+		n += m
+		if i := bytes.Index(buf[:n], []byte("\r\n\r\n")); i >= 0 && total < 0 {
+			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 ")) {
+				t.Fatalf("response %q", buf[:n])
+			}
+			total = i + 4 + 4096
+		}
+	}
+	allocs := testing.AllocsPerRun(500, func() {
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, buf[:total]); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("%.1f allocations per 4 KiB download", allocs)
+	if allocs > maxDownloadAllocs {
+		t.Errorf("a 4 KiB download allocates %.1f objects, want <= %d", allocs, maxDownloadAllocs)
+	}
+}
