@@ -176,7 +176,7 @@ func checkNoPartialFiles(t *testing.T, data string) {
 		rel, _ := filepath.Rel(data, path)
 		parts := strings.Split(rel, string(filepath.Separator))
 		if len(parts) != 3 {
-			if parts[0] == "storage_stat.dat" {
+			if parts[0] == "storage_stat.dat" || parts[0] == "upload_tokens.dat" {
 				return nil
 			}
 			return fmt.Errorf("unexpected file %s (temp or stray) after restart", rel)

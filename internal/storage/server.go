@@ -124,7 +124,8 @@ func New(cfg Config) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)
-	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal}).Register(s.grpcSrv)
+	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
+		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")}).Register(s.grpcSrv)
 	s.registerReplication()
 	return s, nil
 }

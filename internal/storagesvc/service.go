@@ -24,6 +24,8 @@ type Options struct {
 	Logger *slog.Logger // nil discards
 	// TokenTTL is how long an upload token is remembered (0: DefaultTokenTTL).
 	TokenTTL time.Duration
+	// TokenFile keeps upload tokens across restarts ("" = in memory only).
+	TokenFile string
 	// Journal, when set, records every successful change before the answer (replication).
 	Journal Journal
 }
@@ -52,6 +54,12 @@ func New(store *disk.Store, o Options) *Service {
 	}
 	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL), jr: o.Journal}
 	s.bufs.New = func() any { b := make([]byte, ChunkSize); return &b }
+	s.tokens.log = log.Warn
+	if o.TokenFile != "" {
+		if err := s.tokens.persist(o.TokenFile); err != nil {
+			log.Warn("upload tokens kept in memory only", "err", err)
+		}
+	}
 	return s
 }
 

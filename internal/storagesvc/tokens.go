@@ -24,6 +24,9 @@ type uploadTokens struct {
 	done      map[string]tokenEntry
 	busy      map[string]chan struct{}
 	nextSweep time.Time
+	file      string // token file ("" = memory only), see tokenfile.go
+	lines     int    // lines in the token file
+	log       func(msg string, args ...any)
 }
 
 type tokenEntry struct {
@@ -35,7 +38,8 @@ func newUploadTokens(ttl time.Duration) *uploadTokens {
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	return &uploadTokens{ttl: ttl, now: time.Now, done: map[string]tokenEntry{}, busy: map[string]chan struct{}{}}
+	return &uploadTokens{ttl: ttl, now: time.Now, done: map[string]tokenEntry{}, busy: map[string]chan struct{}{},
+		log: func(string, ...any) {}}
 }
 
 // begin claims token for an upload. It returns the file ID when an upload with this token
@@ -72,7 +76,11 @@ func (t *uploadTokens) begin(ctx context.Context, token []byte) (id string, fini
 	return "", func(id string) {
 		t.mu.Lock()
 		if id != "" {
-			t.done[key] = tokenEntry{id: id, expires: t.now().Add(t.ttl)}
+			e := tokenEntry{id: id, expires: t.now().Add(t.ttl)}
+			t.done[key] = e
+			if err := t.record(key, id, e.expires); err != nil {
+				t.log("upload token not saved: a retry after a restart may store the file again", "file_id", id, "err", err)
+			}
 		}
 		delete(t.busy, key)
 		t.mu.Unlock()
