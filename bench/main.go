@@ -33,6 +33,7 @@ type options struct {
 	dur             time.Duration
 	conns, idle     int
 	only            string
+	prepareOnly     string
 }
 
 // benchSecret is the anti-steal secret of the Depot servers: every Depot URL carries a token.
@@ -55,8 +56,19 @@ func run(args []string) error {
 	flags.IntVar(&o.conns, "c", 64, "wrk connections")
 	flags.IntVar(&o.idle, "idle", 10000, "idle keep-alive connections for the RSS row (0 = skip)")
 	flags.StringVar(&o.only, "only", "", "run only the rows whose label contains this (a partial report)")
+	flags.StringVar(&o.prepareOnly, "prepare", "", "only write the files into this store path and print their URLs (for profiling)")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if o.prepareOnly != "" {
+		fs, err := prepare(o.prepareOnly)
+		if err != nil {
+			return err
+		}
+		for name, f := range fs {
+			fmt.Printf("%s\t%s\t/group1/M00/%s\n", name, depotPath(f), f.plain)
+		}
+		return readableByAll(o.prepareOnly)
 	}
 	for _, tool := range []string{"taskset", "wrk", o.nginx} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -12,9 +12,9 @@ import (
 )
 
 // maxDownloadAllocs bounds the heap objects a 4 KiB keep-alive download with a token costs the
-// whole process (server, handler, store; the raw client allocates nothing): open(2)'s path,
-// the *os.File, the formatted header values, the io.CopyN reader. Raise it only with a reason.
-const maxDownloadAllocs = 8
+// whole process (server, handler, store; the raw client allocates nothing): the path for open(2),
+// the *os.File and its cleanup, the formatted header values. Raise it only with a reason.
+const maxDownloadAllocs = 6
 
 // TestDownloadAllocs fails when a repeated 4 KiB download over a keep-alive connection to the
 // storage node's server allocates more than maxDownloadAllocs objects.

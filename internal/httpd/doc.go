@@ -16,20 +16,25 @@
 //  6. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
 //     against the ETag (crc32 and size from a normal or trunk ID) and Last-Modified (the ID's
 //     create time, or the mtime of slave and appender files);
-//  7. Range / If-Range, then the body.
+//  7. Range / If-Range (or FLV ?start= / ?end= when Config.FLV), then the body.
 //
 // # Zero copy
 //
-// A whole file or a single range is sent with the *os.File the store opened for this request
-// only: Seek to the start, Content-Length set, then io.CopyN(w, f, n) straight into the
-// http.ResponseWriter. net/http hands the *io.LimitedReader to the TCP connection's ReadFrom,
-// which uses sendfile(2). Nothing may wrap the ResponseWriter, the file or the connection on that
-// path, which is why the status and byte count for the access log are returned by the serving
-// functions instead of being captured by a wrapper. TestSendfile proves it under strace.
+// A whole file, a single range or an FLV slice is sent with the *os.File the store opened for
+// this request only: Seek to the start, Content-Length set, Flush, then io.CopyN(w, f, n)
+// straight into the http.ResponseWriter, which receives the *io.LimitedReader in ReadFrom.
+// On the storage node's server (package fastsrv) a body of at most CopyBelow bytes (16 KiB) is
+// read behind the header and both leave in one write(2); a larger one follows the header with
+// sendfile(2). On net/http, ReadFrom hands it to the TCP connection, which uses sendfile(2)
+// for any size. Nothing may wrap the ResponseWriter, the file or the connection on that path,
+// which is why the status and byte count for the access log are returned by the serving
+// functions instead of being captured by a wrapper. TestSendfile proves both sides of the
+// threshold under strace; TestDownloadAllocs bounds the allocations of a 4 KiB download.
 //
 // # Not here
 //
 // A file of a configured group that is missing locally, whose source (from the ID) is another
-// node and which is younger than SyncFileMaxDelay, is either redirected (302 to the source with
-// redirect=1 appended) or proxied through a pooled keep-alive client. Anything else is 404.
+// node and which is younger than SyncFileMaxDelay, and any file of a group this node does not
+// serve, is either redirected (302 to the source with redirect=1 appended) or proxied through
+// a pooled keep-alive client. Anything else is 404.
 package httpd

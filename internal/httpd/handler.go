@@ -2,8 +2,10 @@ package httpd
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/textproto"
+	"sync"
 	"time"
 
 	"github.com/depotfs/depot/internal/disk"
@@ -20,6 +22,7 @@ type Handler struct {
 	failType  []string
 	proxy     *http.Client
 	log       *accessLog // nil when off
+	limited   sync.Pool  // *io.LimitedReader for sendBody
 }
 
 // Constant header values, shared by every response (net/http only reads them).
@@ -38,6 +41,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{cfg: cfg}
+	h.limited.New = func() any { return new(io.LimitedReader) }
 	types := cfg.MimeTypes
 	if types == nil {
 		types = builtinMIME()

@@ -149,7 +149,16 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 			return status, pre
 		}
 	}
-	written, err := io.CopyN(w, f.F, n)
+	// io.Copy hands lr to the ResponseWriter's ReadFrom as it is (an *io.LimitedReader around
+	// the *os.File: what sendfile needs); the pooled reader saves io.CopyN's allocation.
+	lr := h.limited.Get().(*io.LimitedReader)
+	lr.R, lr.N = f.F, n
+	written, err := io.Copy(w, lr)
+	lr.R = nil
+	h.limited.Put(lr)
+	if err == nil && written < n {
+		err = io.ErrUnexpectedEOF
+	}
 	written += pre
 	if err != nil {
 		h.cfg.Logger.Debug("send file", "file", f.F.Name(), "sent", written, "want", n, "err", err)
