@@ -33,7 +33,7 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 		Logger:           s.log.With("component", "http"),
 	}
 	if s.reporter != nil {
-		cfg.SourceURL = s.sourceURL
+		cfg.SourceURL = s.fetchURL // the source, or another member that has the file (replica.go)
 	}
 	if mod.LoadFDFSParametersFromTracker {
 		s.applyTrackerParams(&cfg, mod)

@@ -9,7 +9,11 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/depotfs/depot/internal/binlog"
+	"github.com/depotfs/depot/internal/fileid"
 	"github.com/depotfs/depot/internal/replica"
 	"github.com/depotfs/depot/internal/storagesvc"
 	"github.com/depotfs/depot/proto/replicapb"
@@ -25,6 +29,11 @@ type replication struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	journal storagesvc.Journal
+
+	trackerAddrs []string
+	trMu         sync.Mutex
+	trConns      []*grpc.ClientConn
+	trackers     []trackerpb.TrackerServiceClient
 }
 
 // membersPoll is how often the senders are matched to the group's membership.
@@ -42,7 +51,7 @@ func (s *Server) newReplication() (*replication, error) {
 		bl.Close()
 		return nil, fmt.Errorf("binlog %s: %w", dir, err)
 	}
-	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}}, nil
+	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}, trackerAddrs: s.cfg.Storage.TrackerServers}, nil
 }
 
 // registerReplication serves the ReplicaService on the node's gRPC server.
@@ -97,6 +106,12 @@ func (s *Server) closeReplication() error {
 	if s.repl == nil {
 		return nil
 	}
+	s.repl.trMu.Lock()
+	for _, c := range s.repl.trConns {
+		c.Close()
+	}
+	s.repl.trConns, s.repl.trackers = nil, []trackerpb.TrackerServiceClient{}
+	s.repl.trMu.Unlock()
 	return s.repl.bl.Close()
 }
 
@@ -159,4 +174,73 @@ func (s *Server) Replication() *replica.Manager {
 		return nil
 	}
 	return s.repl.mgr
+}
+
+// fetchURL is the HTTP module's SourceURL: where a miss is redirected or proxied. The
+// file's source when the trackers report it ACTIVE; else any other storage of the group a
+// tracker names as having the file (QueryFetch with all); else the source as sourceURL
+// finds it.
+func (s *Server) fetchURL(id fileid.ID) (string, bool) {
+	if u, ok := s.activeSourceURL(id); ok {
+		return u, true
+	}
+	if u, ok := s.askTrackers(id); ok {
+		return u, true
+	}
+	return s.sourceURL(id)
+}
+
+// activeSourceURL is the advertised URL of the file's source if it is an ACTIVE member.
+func (s *Server) activeSourceURL(id fileid.ID) (string, bool) {
+	addr := id.SourceIPv4().String()
+	sid, isID := id.ServerID()
+	for _, m := range s.Members() {
+		match := m.GetAddr() == addr || isID && m.GetId() == strconv.FormatUint(uint64(sid), 10)
+		if match && m.GetStatus() == trackerpb.StorageStatus_STORAGE_STATUS_ACTIVE && m.GetHttpUrl() != "" {
+			return m.GetHttpUrl(), true
+		}
+	}
+	return "", false
+}
+
+// askTrackers asks the trackers, in turn, which storages may serve id and returns the
+// first other than this node.
+func (s *Server) askTrackers(id fileid.ID) (string, bool) {
+	r := s.repl
+	if r == nil {
+		return "", false
+	}
+	self := s.selfKey()
+	for _, cl := range r.trackerClients() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		resp, err := cl.QueryFetch(ctx, &trackerpb.QueryFileRequest{FileId: id.String(), All: true})
+		cancel()
+		if err != nil {
+			continue
+		}
+		for _, b := range resp.GetStorages() {
+			if b.GetKey() != self && b.GetHttpUrl() != "" {
+				return b.GetHttpUrl(), true
+			}
+		}
+		return "", false
+	}
+	return "", false
+}
+
+// trackerClients returns clients of every tracker_server (dialled once, lazily).
+func (r *replication) trackerClients() []trackerpb.TrackerServiceClient {
+	r.trMu.Lock()
+	defer r.trMu.Unlock()
+	if r.trackers == nil {
+		for _, a := range r.trackerAddrs {
+			c, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			if err != nil {
+				continue
+			}
+			r.trConns = append(r.trConns, c)
+			r.trackers = append(r.trackers, trackerpb.NewTrackerServiceClient(c))
+		}
+	}
+	return r.trackers
 }
