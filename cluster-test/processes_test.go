@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io/fs"
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,9 @@ import (
 //
 // It asserts that no client call fails: every upload succeeds (through the other tracker,
 // on the other group's storage), and every download of an acknowledged file succeeds with
-// the uploaded bytes. Storages do not replicate yet, so while a storage is down the loop
+// the uploaded bytes, and that every file on the storages' disks is one the client was
+// told about (no upload stored twice). The two storages are in different groups, so
+// nothing is replicated, and while a storage is down the loop
 // does not download the files stored only there; all files, those included, are
 // downloaded and compared after the restarts.
 func TestProcessesSurviveKills(t *testing.T) {
@@ -240,6 +244,29 @@ http.server_port = %d
 			t.Errorf("download %s after the restarts: wrong bytes", id)
 		}
 		perGroup[groupOf(id)]++
+	}
+	// Exactly once: every file on a storage's disk is one the client was told about (an
+	// upload retried after its answer was lost did not leave a second copy).
+	acked := map[string]bool{}
+	for _, id := range order {
+		acked[filepath.Base(id)] = true
+	}
+	stored := 0
+	for _, s := range storages {
+		data := filepath.Join(filepath.Dir(s.conf), "data")
+		_ = filepath.WalkDir(data, func(p string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(data, p)
+			if err == nil && d.Type().IsRegular() && strings.HasSuffix(p, ".bin") && strings.Count(rel, string(filepath.Separator)) == 2 {
+				stored++
+				if !acked[filepath.Base(p)] {
+					t.Errorf("%s holds %s, which no client was told about", s.name, filepath.Base(p))
+				}
+			}
+			return nil
+		})
+	}
+	if stored != len(order) {
+		t.Errorf("%d files stored for %d acknowledged uploads", stored, len(order))
 	}
 	t.Logf("%d files uploaded and read back (per group %v), %d client iterations", len(order), perGroup, done)
 	if perGroup["group1"] == 0 || perGroup["group2"] == 0 {
