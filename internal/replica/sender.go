@@ -214,9 +214,6 @@ func workerOf(name string, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// errStop ends Run.
-var errStop = errors.New("replica: sender stopped")
-
 // loadMark reads the peer's mark (a new peer starts at the first record).
 func (s *Sender) loadMark() {
 	m, _, err := binlog.LoadMark(s.path)
