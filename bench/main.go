@@ -6,8 +6,8 @@
 //
 // Pinned rows: Depot's bench server (GOMAXPROCS=1) and nginx (one worker) on CPU 0, wrk on
 // CPU 1. GOMAXPROCS=2 rows: Depot unpinned with GOMAXPROCS=2, nginx with two workers, wrk
-// unpinned (reported, not targeted). The two sides of a row run interleaved (A, B, A, B, each
-// for half of -d) so that load from other processes hits both alike. It needs taskset, wrk
+// unpinned (reported, not targeted). The two sides of a row run interleaved (A, B, A, B, ...:
+// -rounds runs of -d/-rounds each) so that load from other processes hits both alike. It needs taskset, wrk
 // and nginx; it is not part of go test.
 package main
 
@@ -32,6 +32,7 @@ type options struct {
 	out, raw, nginx string
 	dur             time.Duration
 	conns, idle     int
+	rounds          int
 	only            string
 	prepareOnly     string
 }
@@ -54,11 +55,15 @@ func run(args []string) error {
 	flags.StringVar(&o.nginx, "nginx", "/usr/sbin/nginx", "nginx binary")
 	flags.DurationVar(&o.dur, "d", 10*time.Second, "wrk duration per row and server (run as two halves)")
 	flags.IntVar(&o.conns, "c", 64, "wrk connections")
+	flags.IntVar(&o.rounds, "rounds", 4, "runs per side of a row, interleaved; each lasts d/rounds")
 	flags.IntVar(&o.idle, "idle", 10000, "idle keep-alive connections for the RSS row (0 = skip)")
 	flags.StringVar(&o.only, "only", "", "run only the rows whose label contains this (a partial report)")
 	flags.StringVar(&o.prepareOnly, "prepare", "", "only write the files into this store path and print their URLs (for profiling)")
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if o.rounds < 1 {
+		return fmt.Errorf("-rounds %d: want >= 1", o.rounds)
 	}
 	if o.prepareOnly != "" {
 		fs, err := prepare(o.prepareOnly)

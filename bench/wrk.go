@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +54,12 @@ func (p pairResult) ratio() float64 {
 	return p.a.reqs / p.b.reqs
 }
 
-// runPair runs wrk against a and b alternately, two runs of half the duration each.
+// runPair runs wrk against a and b alternately, o.rounds runs of o.dur/o.rounds each.
 func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResult, error) {
 	res := pairResult{spec: p, pinned: pinned}
 	var as, bs []result
-	half := o.dur / 2
-	for round := range 2 {
+	half := o.dur / time.Duration(o.rounds)
+	for round := range o.rounds {
 		for _, side := range []struct {
 			s    *server
 			path string
@@ -77,19 +78,33 @@ func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResul
 	return res, nil
 }
 
-// mean averages throughput and keeps the worst latencies and the largest RSS.
+// mean averages throughput, takes the median of the latencies and the largest RSS.
 func mean(rs []result) result {
 	var m result
+	var p50s, p99s []time.Duration
 	for _, r := range rs {
 		m.reqs += r.reqs / float64(len(rs))
 		m.mbps += r.mbps / float64(len(rs))
-		m.p50 = max(m.p50, r.p50)
-		m.p99 = max(m.p99, r.p99)
+		p50s, p99s = append(p50s, r.p50), append(p99s, r.p99)
 		m.rssKiB = max(m.rssKiB, r.rssKiB)
 		m.cmds = append(m.cmds, r.cmds...)
 		m.errors = m.errors || r.errors
 	}
+	m.p50, m.p99 = median(p50s), median(p99s)
 	return m
+}
+
+// median returns the median of ds (the mean of the middle two for an even count).
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	n := len(ds)
+	if n%2 == 1 {
+		return ds[n/2]
+	}
+	return (ds[n/2-1] + ds[n/2]) / 2
 }
 
 func slug(s string) string {
