@@ -58,7 +58,7 @@ func (p pairResult) ratio() float64 {
 func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResult, error) {
 	res := pairResult{spec: p, pinned: pinned}
 	var as, bs []result
-	half := o.dur / time.Duration(o.rounds)
+	half := max((o.dur / time.Duration(o.rounds)).Truncate(time.Second), time.Second) // wrk takes whole seconds
 	for round := range o.rounds {
 		for _, side := range []struct {
 			s    *server
@@ -129,7 +129,7 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 			return result{}, fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
 		}
 	}
-	args := []string{"wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + dur.String(), "--timeout", "60s", "--latency", url}
+	args := []string{"wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + strconv.Itoa(int(dur/time.Second)) + "s", "--timeout", "60s", "--latency", url}
 	if pinned {
 		args = append([]string{"taskset", "-c", "1"}, args...)
 	} else {
