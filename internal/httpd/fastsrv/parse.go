@@ -16,6 +16,11 @@ func (c *conn) readRequest() (int, string) {
 	scanned := 0
 	for {
 		data := c.buffered()
+		if skip := leadingEmptyLines(data); skip > 0 { // RFC 9112 §2.2
+			c.consume(skip)
+			scanned = 0
+			continue
+		}
 		if i := headerEnd(data, scanned); i >= 0 {
 			status, msg := c.parse(data[:i])
 			c.consume(i)
@@ -40,6 +45,15 @@ func (c *conn) readRequest() (int, string) {
 			return -1, ""
 		}
 	}
+}
+
+// leadingEmptyLines returns the number of CR and LF bytes at the start of b.
+func leadingEmptyLines(b []byte) int {
+	n := 0
+	for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+		n++
+	}
+	return n
 }
 
 // headerEnd returns the length of the header block (through its empty line) in b, searching
@@ -75,9 +89,6 @@ func nextLine(b []byte) (line, rest []byte) {
 // parse fills c.req from a complete header block.
 func (c *conn) parse(block []byte) (int, string) {
 	line, rest := nextLine(block)
-	for len(line) == 0 && len(rest) > 0 { // RFC 9112 §2.2: ignore empty lines before a request
-		line, rest = nextLine(rest)
-	}
 	sp1 := bytes.IndexByte(line, ' ')
 	sp2 := bytes.LastIndexByte(line, ' ')
 	if sp1 <= 0 || sp2 <= sp1+1 {

@@ -141,6 +141,8 @@ func TestRaw(t *testing.T) {
 		{"http/1.0 unknown length", "GET /stream HTTP/1.0\r\n\r\n", []string{"Connection: close", "part one,part two"}, "chunked"},
 		{"chunked", "GET /stream HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 			[]string{"Transfer-Encoding: chunked", "9\r\npart one,\r\n8\r\npart two\r\n0\r\n\r\n"}, ""},
+		{"empty lines before a request", "GET /small HTTP/1.1\r\nHost: a\r\n\r\n\r\n\r\nGET /small HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+			[]string{"200 OK", "small", "200 OK", "small"}, "400"},
 		{"bare LF", "GET /small HTTP/1.1\nHost: a\nConnection: close\n\n", []string{"200 OK", "small"}, ""},
 		{"missing host", "GET /small HTTP/1.1\r\n\r\n", []string{"400 Bad Request", "missing Host"}, ""},
 		{"bad version", "GET /small HTTP/2.0\r\n\r\n", []string{"505"}, ""},
