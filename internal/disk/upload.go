@@ -27,6 +27,10 @@ type UploadOptions struct {
 	// With a known size the store reads one byte past it to see the end, so r must end
 	// (io.LimitReader over a connection).
 	Size int64
+	// BeforeCommit, when set, is called with the file's ID after the data is durable in
+	// the scratch file and before the file gets its name; an error aborts the upload and
+	// leaves nothing. (The storage service records upload tokens here.)
+	BeforeCommit func(id fileid.ID) error
 }
 
 // Upload writes r to a new file and returns its ID only once the file is durable
@@ -62,6 +66,12 @@ func (s *Store) Upload(ctx context.Context, r io.Reader, o UploadOptions) (filei
 		if err != nil {
 			os.Remove(tmp)
 			return fileid.ID{}, fmt.Errorf("disk: upload to %s: %w: %w", p.dir, ErrInvalid, err)
+		}
+		if o.BeforeCommit != nil {
+			if err := o.BeforeCommit(id); err != nil {
+				os.Remove(tmp)
+				return fileid.ID{}, fmt.Errorf("disk: upload %s: %w", id, err)
+			}
 		}
 		err = renameNoReplace(tmp, dir+id.Name())
 		if err == nil {

@@ -81,18 +81,39 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 		return chunkOf(m.GetChunk(), ok)
 	}}
 	var finish func(string)
+	var beforeCommit func(fileid.ID) error
 	if tok := h.GetUploadToken(); len(tok) > 0 {
-		prev, fin, err := s.tokens.begin(stream.Context(), tok)
+		known, fin, err := s.tokens.claim(stream.Context(), tok)
+		if err == nil && known.id != "" && !s.exists(known.id) {
+			// Named in the token file by a process that died before storing the file.
+			s.tokens.forget(tok)
+			known, fin, err = s.tokens.claim(stream.Context(), tok)
+		}
 		if err != nil {
 			return toStatus(fmt.Errorf("upload: %w", err))
 		}
-		if prev != "" {
-			s.log.Debug("upload retried with a known token", "file_id", prev)
-			return stream.SendAndClose(&storagepb.UploadResponse{FileId: prev})
+		if known.id != "" {
+			s.log.Debug("upload retried with a known token", "file_id", known.id)
+			if known.loaded {
+				// The process that stored it may have died before journaling it; a second
+				// record of the same creation is harmless.
+				if id, perr := fileid.Parse(known.id); perr == nil {
+					if err := s.journal(Change{Op: 'C', ID: id}); err != nil {
+						return toStatus(err)
+					}
+				}
+			}
+			return stream.SendAndClose(&storagepb.UploadResponse{FileId: known.id})
 		}
 		finish = fin
+		beforeCommit = func(id fileid.ID) error {
+			if id.Group() == "" {
+				id = id.WithGroup(s.group)
+			}
+			return s.tokens.promise(tok, id.String())
+		}
 	}
-	id, err := s.upload(stream, h, r)
+	id, err := s.upload(stream, h, r, beforeCommit)
 	if err == nil {
 		err = s.journal(Change{Op: 'C', ID: id})
 	}
@@ -112,7 +133,7 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 
 // upload writes the file, checks the stream ended, and stores the metadata; on any failure
 // after the file was written it deletes the file.
-func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storagepb.UploadHeader, r *chunkReader) (fileid.ID, error) {
+func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storagepb.UploadHeader, r *chunkReader, beforeCommit func(fileid.ID) error) (fileid.ID, error) {
 	ctx := stream.Context()
 	if h.GetSize() < -1 {
 		return fileid.ID{}, fmt.Errorf("upload: %w: size %d", ErrBadRequest, h.GetSize())
@@ -126,6 +147,8 @@ func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storag
 			PathIndex: int(h.GetStorePathIndex()),
 			Appender:  h.GetKind() == storagepb.FileKind_FILE_KIND_APPENDER,
 			Size:      h.GetSize(),
+
+			BeforeCommit: beforeCommit,
 		})
 		if err != nil {
 			return fileid.ID{}, fmt.Errorf("upload (ext %q): %w", h.GetExt(), err)

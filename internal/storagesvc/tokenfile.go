@@ -57,7 +57,7 @@ func (t *uploadTokens) persist(path string) error {
 	for sc.Scan() {
 		tok, id, exp, err := parseTokenLine(sc.Bytes())
 		if err == nil && now.Before(exp) {
-			t.done[string(tok)] = tokenEntry{id: id, expires: exp}
+			t.done[string(tok)] = tokenEntry{id: id, expires: exp, loaded: true}
 		}
 	}
 	t.file = path
@@ -70,6 +70,11 @@ func (t *uploadTokens) rewrite() error {
 	for k, e := range t.done {
 		buf.WriteString(tokenLine([]byte(k), e.id, e.expires))
 	}
+	for k, id := range t.promised {
+		if _, ok := t.done[k]; !ok {
+			buf.WriteString(tokenLine([]byte(k), id, t.now().Add(t.ttl)))
+		}
+	}
 	tmp := t.file + ".tmp"
 	if err := os.MkdirAll(filepath.Dir(t.file), 0o755); err != nil {
 		return fmt.Errorf("upload token file %s: %w", t.file, err)
@@ -80,7 +85,7 @@ func (t *uploadTokens) rewrite() error {
 	if err := os.Rename(tmp, t.file); err != nil {
 		return fmt.Errorf("upload token file %s: %w", t.file, err)
 	}
-	t.lines = len(t.done)
+	t.lines = len(t.done) + len(t.promised)
 	return nil
 }
 
@@ -102,4 +107,14 @@ func (t *uploadTokens) record(token, id string, expires time.Time) error {
 	}
 	t.lines++
 	return err
+}
+
+// exists reports whether the file a token names is stored here.
+func (s *Service) exists(raw string) bool {
+	id, err := s.parseID(raw)
+	if err != nil {
+		return false
+	}
+	_, err = s.store.Stat(id)
+	return err == nil
 }

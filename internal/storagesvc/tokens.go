@@ -24,7 +24,8 @@ type uploadTokens struct {
 	done      map[string]tokenEntry
 	busy      map[string]chan struct{}
 	nextSweep time.Time
-	file      string // token file ("" = memory only), see tokenfile.go
+	promised  map[string]string // token → ID written to the file before the commit
+	file      string            // token file ("" = memory only), see tokenfile.go
 	lines     int    // lines in the token file
 	log       func(msg string, args ...any)
 }
@@ -32,13 +33,16 @@ type uploadTokens struct {
 type tokenEntry struct {
 	id      string
 	expires time.Time
+	// loaded marks an entry read from the token file at startup: its file may have been
+	// stored by a process that died before journaling it.
+	loaded bool
 }
 
 func newUploadTokens(ttl time.Duration) *uploadTokens {
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	return &uploadTokens{ttl: ttl, now: time.Now, done: map[string]tokenEntry{}, busy: map[string]chan struct{}{},
+	return &uploadTokens{ttl: ttl, now: time.Now, done: map[string]tokenEntry{}, busy: map[string]chan struct{}{}, promised: map[string]string{},
 		log: func(string, ...any) {}}
 }
 
@@ -46,8 +50,14 @@ func newUploadTokens(ttl time.Duration) *uploadTokens {
 // already succeeded; otherwise the caller uploads and then calls finish with the new ID
 // ("" when the upload failed, which frees the token for a retry).
 func (t *uploadTokens) begin(ctx context.Context, token []byte) (id string, finish func(id string), err error) {
+	e, finish, err := t.claim(ctx, token)
+	return e.id, finish, err
+}
+
+// claim is begin returning the whole entry of a known token.
+func (t *uploadTokens) claim(ctx context.Context, token []byte) (known tokenEntry, finish func(id string), err error) {
 	if len(token) > maxTokenLen {
-		return "", nil, fmt.Errorf("%w: upload token of %d bytes (at most %d)", ErrBadRequest, len(token), maxTokenLen)
+		return tokenEntry{}, nil, fmt.Errorf("%w: upload token of %d bytes (at most %d)", ErrBadRequest, len(token), maxTokenLen)
 	}
 	key := string(token)
 	t.mu.Lock()
@@ -56,7 +66,7 @@ func (t *uploadTokens) begin(ctx context.Context, token []byte) (id string, fini
 		t.sweep(now)
 		if e, ok := t.done[key]; ok && now.Before(e.expires) {
 			t.mu.Unlock()
-			return e.id, nil, nil
+			return e, nil, nil
 		}
 		ch, ok := t.busy[key]
 		if !ok {
@@ -66,26 +76,54 @@ func (t *uploadTokens) begin(ctx context.Context, token []byte) (id string, fini
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return "", nil, ctx.Err()
+			return tokenEntry{}, nil, ctx.Err()
 		}
 		t.mu.Lock()
 	}
 	ch := make(chan struct{})
 	t.busy[key] = ch
 	t.mu.Unlock()
-	return "", func(id string) {
+	return tokenEntry{}, func(id string) {
 		t.mu.Lock()
 		if id != "" {
 			e := tokenEntry{id: id, expires: t.now().Add(t.ttl)}
 			t.done[key] = e
-			if err := t.record(key, id, e.expires); err != nil {
-				t.log("upload token not saved: a retry after a restart may store the file again", "file_id", id, "err", err)
+			if t.promised[key] != id {
+				if err := t.record(key, id, e.expires); err != nil {
+					t.log("upload token not saved: a retry after a restart may store the file again", "file_id", id, "err", err)
+				}
 			}
 		}
+		delete(t.promised, key)
 		delete(t.busy, key)
 		t.mu.Unlock()
 		close(ch)
 	}, nil
+}
+
+// promise writes token → id to the token file before the file gets its name, so that a
+// storage that dies between naming the file and answering still knows the token after a
+// restart. The caller holds the claim on token.
+func (t *uploadTokens) promise(token []byte, id string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.file == "" {
+		return nil
+	}
+	key := string(token)
+	t.promised[key] = id // before record: a rewrite of the file keeps it
+	if err := t.record(key, id, t.now().Add(t.ttl)); err != nil {
+		delete(t.promised, key)
+		return err
+	}
+	return nil
+}
+
+// forget drops a known token whose file is gone (its storage died before naming it).
+func (t *uploadTokens) forget(token []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.done, string(token))
 }
 
 // sweep drops expired entries, at most once per ttl/4. The caller holds mu.
