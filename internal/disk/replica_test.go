@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"testing"
-
 )
 
 func TestPutReplica(t *testing.T) {

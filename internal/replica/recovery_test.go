@@ -3,6 +3,7 @@ package replica_test
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,4 +188,53 @@ func TestNewStorageCatchesUp(t *testing.T) {
 			t.Errorf("%s holds %d files, want %d", s, got, len(want))
 		}
 	}
+}
+
+// TestWipedStorageCopiesAgain: a storage whose disk was replaced (store path and binlog
+// gone) comes back under the same address: the tracker makes it wait for a full copy, it
+// gets every file again, and it is not named for a file before it has it.
+func TestWipedStorageCopiesAgain(t *testing.T) {
+	c := oneGroup(t, 3)
+	cl := c.Client()
+	want := map[string][]byte{}
+	for i := range 20 {
+		b := content(500+i, sizeOf(i))
+		want[upload(t, cl, b, client.UploadOptions{Group: "group1"})] = b
+	}
+	exactly(t, c, want, nil)
+	wiped := c.Storages[2]
+	wiped.Stop()
+	if err := os.RemoveAll(filepath.Join(wiped.Dir(), "data")); err != nil {
+		t.Fatal(err)
+	}
+	wiped.Restart()
+	conn, err := grpc.NewClient(c.Trackers[0].Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tc := trackerpb.NewTrackerServiceClient(conn)
+	c.Eventually("the wiped storage ACTIVE with every file", 60*time.Second, func() error {
+		for id := range want {
+			resp, err := tc.QueryFetch(t.Context(), &trackerpb.QueryFileRequest{FileId: id, All: true})
+			if err != nil {
+				return err
+			}
+			for _, s := range resp.GetStorages() {
+				if s.GetKey() == wiped.Key() {
+					if _, err := readLocal(wiped, id); err != nil {
+						t.Fatalf("tracker names the wiped %s for %s, which it lacks: %v", wiped, id, err)
+					}
+				}
+			}
+		}
+		st, err := c.Statuses(c.Trackers[0])
+		if err != nil {
+			return err
+		}
+		if st[wiped.Key()] != "ACTIVE" {
+			return fmt.Errorf("wiped storage is %s", st[wiped.Key()])
+		}
+		return converged(c, "group1", want, nil)
+	})
 }

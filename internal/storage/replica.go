@@ -30,6 +30,7 @@ type replication struct {
 	wg      sync.WaitGroup
 	journal storagesvc.Journal
 
+	opened       binlog.Position // the binlog's end when the node started
 	trackerAddrs []string
 	trMu         sync.Mutex
 	trConns      []*grpc.ClientConn
@@ -51,7 +52,7 @@ func (s *Server) newReplication() (*replication, error) {
 		bl.Close()
 		return nil, fmt.Errorf("binlog %s: %w", dir, err)
 	}
-	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}, trackerAddrs: s.cfg.Storage.TrackerServers}, nil
+	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}, opened: bl.End(), trackerAddrs: s.cfg.Storage.TrackerServers}, nil
 }
 
 // registerReplication serves the ReplicaService on the node's gRPC server.
@@ -115,14 +116,14 @@ func (s *Server) closeReplication() error {
 	return s.repl.bl.Close()
 }
 
-// hasChanges reports whether the binlog records anything: a file was uploaded or
-// replicated here, so the node has files to give to a new member.
+// hasChanges reports whether the binlog recorded anything since the node started: a file
+// was uploaded or replicated here, so the node has files to give to a new member. Records
+// from before the start do not count: the store path may have been replaced since.
 func (s *Server) hasChanges() bool {
 	if s.repl == nil {
 		return false
 	}
-	end := s.repl.bl.End()
-	return end.Index > 0 || end.Offset > 0
+	return s.repl.bl.End() != s.repl.opened
 }
 
 // selfKey is the key the trackers know this node by ("" before the first join).

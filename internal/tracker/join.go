@@ -84,6 +84,11 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 		case meta.StatusInit:
 			s.placeNew(g, st, now)
 		}
+		// A storage that had files and comes back without any lost its disk: it copies
+		// everything again from a sync source, as a new one does.
+		if old.HasFiles && !st.HasFiles && (st.Status == meta.StatusOnline || st.Status == meta.StatusActive) {
+			s.placeNew(g, st, now)
+		}
 	}
 	if fresh || old.Status != st.Status || old.Addr != st.Addr || old.Port != st.Port || old.HTTPURL != st.HTTPURL {
 		g.version++
