@@ -26,7 +26,7 @@ type uploadTokens struct {
 	nextSweep time.Time
 	promised  map[string]string // token → ID written to the file before the commit
 	file      string            // token file ("" = memory only), see tokenfile.go
-	lines     int    // lines in the token file
+	lines     int               // lines in the token file
 	log       func(msg string, args ...any)
 }
 
