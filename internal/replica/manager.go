@@ -33,6 +33,7 @@ type Manager struct {
 	mu      sync.Mutex
 	ctx     context.Context
 	senders map[string]*running
+	stopped map[string]chan struct{} // senders told to stop, by peer
 	wg      sync.WaitGroup
 }
 
@@ -41,7 +42,7 @@ type running struct {
 	addr   string
 	up     bool
 	cancel context.CancelFunc
-	close  func() error
+	done   chan struct{} // closed when Run returned
 }
 
 // NewManager returns a manager; Run its senders by calling Update with the membership.
@@ -57,7 +58,7 @@ func NewManager(ctx context.Context, o Options, dial func(addr string) (grpc.Cli
 			return c, c.Close, nil
 		}
 	}
-	return &Manager{o: o, log: o.Logger, dial: dial, ctx: ctx, senders: map[string]*running{}}
+	return &Manager{o: o, log: o.Logger, dial: dial, ctx: ctx, senders: map[string]*running{}, stopped: map[string]chan struct{}{}}
 }
 
 // Update starts senders for new members, kicks those that came back, restarts the cursor
@@ -108,6 +109,13 @@ func (m *Manager) Update(self string, members []Member) {
 			m.stop(k, r)
 		}
 	}
+	for k, done := range m.stopped {
+		select {
+		case <-done:
+			delete(m.stopped, k)
+		default:
+		}
+	}
 }
 
 func (m *Manager) start(self string, mb Member) (*running, error) {
@@ -115,13 +123,20 @@ func (m *Manager) start(self string, mb Member) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A sender to the same peer that was just stopped must be gone before its mark file
+	// is read again.
+	if old := m.stopped[mb.Key]; old != nil {
+		<-old
+		delete(m.stopped, mb.Key)
+	}
 	o := m.o
 	o.Self = self
 	s := NewSender(o, mb.Key, conn)
 	ctx, cancel := context.WithCancel(m.ctx)
-	r := &running{s: s, addr: mb.Addr, cancel: cancel, close: closeFn}
+	r := &running{s: s, addr: mb.Addr, cancel: cancel, done: make(chan struct{})}
 	m.senders[mb.Key] = r
 	m.wg.Go(func() {
+		defer close(r.done)
 		_ = s.Run(ctx)
 		_ = closeFn()
 	})
@@ -132,6 +147,7 @@ func (m *Manager) start(self string, mb Member) (*running, error) {
 func (m *Manager) stop(key string, r *running) {
 	r.cancel()
 	delete(m.senders, key)
+	m.stopped[key] = r.done
 }
 
 // Sender returns the sender to peer (nil when none).

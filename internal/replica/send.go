@@ -144,7 +144,9 @@ func (s *Sender) whole(ctx context.Context, h *replicapb.ApplyHeader, id fileid.
 		return err
 	}
 	h.Whole, h.Size, h.Crc32 = true, f.Size, crc
-	_, err = s.call(ctx, h, io.NewSectionReader(f.F, f.Offset, f.Size))
+	cctx, cancel = context.WithTimeout(ctx, callTimeout(f.Size))
+	defer cancel()
+	_, err = s.call(cctx, h, io.NewSectionReader(f.F, f.Offset, f.Size))
 	return err
 }
 
@@ -172,9 +174,15 @@ func (s *Sender) sendRange(ctx context.Context, h *replicapb.ApplyHeader, id fil
 	return err
 }
 
+// callTimeout bounds one Apply carrying n bytes: a minute plus 1 s per MiB (a peer that
+// stops answering without closing the connection is retried, not waited for forever).
+func callTimeout(n int64) time.Duration {
+	return time.Minute + time.Duration(n>>20)*time.Second
+}
+
 // call sends a header and body (nil: none) as one Apply stream.
 func (s *Sender) call(ctx context.Context, h *replicapb.ApplyHeader, body io.Reader) (needWhole bool, err error) {
-	cctx, cancel := context.WithCancel(ctx)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout(h.GetSize()+h.GetLength()))
 	defer cancel()
 	st, err := s.cl.Apply(cctx)
 	if err != nil {
