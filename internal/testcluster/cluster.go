@@ -38,6 +38,9 @@ type Options struct {
 	// Seeds tells every tracker about the others at start (Depot's cluster_seeds); by
 	// default they learn about each other from the storages only.
 	Seeds bool
+	// StorageIDs runs the cluster with use_storage_id and id_type_in_filename = id: storage n
+	// (1-based, in start order) is id 100000+n in a generated storage_ids.conf.
+	StorageIDs bool
 }
 
 // Cluster is a running test cluster. Everything stops at the end of the test.
@@ -51,6 +54,10 @@ type Cluster struct {
 
 	mu   sync.Mutex
 	side map[string]int // host → partition side; empty = no partition
+
+	idsFile string            // storage_ids.conf with Options.StorageIDs
+	ids     *conf.StorageIDs  // its contents
+	idOf    map[string]string // storage host → id
 }
 
 // Start starts the trackers, then the storages, and waits until every storage is ACTIVE
@@ -67,6 +74,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 		opts.StoragesPerGroup = 2
 	}
 	c := &Cluster{t: t, opts: opts, block: 10 + rand.IntN(240), side: map[string]int{}, log: testLogger()}
+	if opts.StorageIDs {
+		c.writeStorageIDs()
+	}
 	for i := range opts.Trackers {
 		tr := &Tracker{c: c, Index: i, Host: c.host(1, i+1), dir: t.TempDir()}
 		if err := tr.start(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/depotfs/depot/internal/fileid"
 	"github.com/depotfs/depot/internal/testcluster"
 )
 
@@ -59,5 +60,41 @@ func TestClusterComesUp(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := cl.Download(t.Context(), id, &buf, 0, 0); err != nil || buf.String() != "hi" {
 		t.Errorf("Download = %q, %v", buf.String(), err)
+	}
+}
+
+func TestStorageIDs(t *testing.T) {
+	// use_storage_id with id_type_in_filename = id: storages are known by id, file IDs
+	// carry the id, and files are found by it.
+	c := testcluster.Start(t, testcluster.Options{Trackers: 2, StorageIDs: true})
+	resp, err := c.List(c.Trackers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range resp.GetGroups() {
+		for _, s := range g.GetStorages() {
+			if b := s.GetBrief(); b.GetKey() != b.GetId() || b.GetId() == "" {
+				t.Errorf("storage key %q id %q; want the id as key", b.GetKey(), b.GetId())
+			}
+		}
+	}
+	cl := c.Client()
+	ids := uploadN(t, cl, 8)
+	byID := map[string]string{}
+	for _, s := range c.Storages {
+		byID[s.ID()] = s.Host
+	}
+	for _, s := range ids {
+		id, err := fileid.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, ok := id.ServerID()
+		if !ok || byID[fmt.Sprint(n)] == "" {
+			t.Errorf("file %s: source is not a storage id of the cluster (%d, %v)", s, n, ok)
+		}
+		if _, err := download(cl, s); err != nil {
+			t.Errorf("download %s: %v", s, err)
+		}
 	}
 }

@@ -44,6 +44,9 @@ func (c *Cluster) AddStorage(group string, index int, host string) *Storage {
 	sc.TrackerServers = c.TrackerAddrs()
 	sc.HeartBeatInterval = HeartbeatInterval
 	sc.ReservedStorageSpace = conf.Reserved{Bytes: 1 << 20}
+	if id := c.idOf[host]; id != "" {
+		sc.UseStorageID, sc.ServerID, sc.StorageIDsFilename = true, id, c.idsFile
+	}
 	s.cfg = storage.Config{Logger: c.log.With("storage", host)}
 	if f := c.opts.Storage; f != nil {
 		f(group, index, &sc, &s.cfg)
@@ -116,8 +119,13 @@ func (s *Storage) Addr() string {
 	return net.JoinHostPort(s.Host, strconv.Itoa(s.port))
 }
 
-// Key is the key trackers know the node by ("addr:port").
-func (s *Storage) Key() string { return s.Addr() }
+// Key is the key trackers know the node by: its storage id, else "addr:port".
+func (s *Storage) Key() string {
+	if id := s.ID(); id != "" {
+		return id
+	}
+	return s.Addr()
+}
 
 // Dir is the node's store path.
 func (s *Storage) Dir() string { return s.dir }

@@ -46,6 +46,9 @@ func (tr *Tracker) Conf() conf.Tracker {
 	tc.BasePath = tr.dir
 	tc.CheckActiveInterval = CheckActiveInterval
 	tc.ReservedStorageSpace = conf.Reserved{Bytes: 1 << 20}
+	if tr.c.ids != nil {
+		tc.UseStorageID, tc.StorageIDsFilename, tc.IDTypeInFilename = true, tr.c.idsFile, "id"
+	}
 	if f := tr.c.opts.Tracker; f != nil {
 		f(tr.Index, &tc)
 	}
@@ -79,7 +82,7 @@ func (tr *Tracker) start() error {
 	}
 	log := tr.c.log.With("tracker", tr.Addr)
 	srv, err := tracker.New(tracker.Config{
-		Tracker: tc, Meta: db, Addr: tr.Addr, CheckInterval: sweepInterval, Logger: log,
+		Tracker: tc, StorageIDs: tr.c.ids, Meta: db, Addr: tr.Addr, CheckInterval: sweepInterval, Logger: log,
 		NewCoordinator: func(a tracker.Applier) (tracker.Coordinator, error) {
 			c, err := consensus.New(consensus.Config{
 				NodeID: tr.Addr, BindAddr: tr.Host, GossipPort: tr.gossipPort, RaftPort: tr.raftPort,
