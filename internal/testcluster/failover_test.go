@@ -218,3 +218,36 @@ func names(trs []*testcluster.Tracker) []string {
 	}
 	return out
 }
+
+func TestStoragesFollowGroupMembership(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Trackers: 2, Groups: []string{"group1"}})
+	a, b := c.Storages[0], c.Storages[1]
+	status := func() (string, error) {
+		for _, m := range a.Node().Members() {
+			if m.GetKey() == b.Key() {
+				return m.GetStatus().String(), nil
+			}
+		}
+		return "", fmt.Errorf("%s does not list %s", a, b)
+	}
+	c.Eventually("the group mate ACTIVE in the membership", 10*time.Second, func() error {
+		if s, err := status(); err != nil || s != "STORAGE_STATUS_ACTIVE" {
+			return fmt.Errorf("%s, %v", s, err)
+		}
+		return nil
+	})
+	b.Stop()
+	c.Eventually("the stopped mate OFFLINE in the membership", 10*time.Second, func() error {
+		if s, err := status(); err != nil || s != "STORAGE_STATUS_OFFLINE" {
+			return fmt.Errorf("%s, %v", s, err)
+		}
+		return nil
+	})
+	b.Restart()
+	c.Eventually("the mate ACTIVE again", 10*time.Second, func() error {
+		if s, err := status(); err != nil || s != "STORAGE_STATUS_ACTIVE" {
+			return fmt.Errorf("%s, %v", s, err)
+		}
+		return nil
+	})
+}
