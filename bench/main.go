@@ -225,11 +225,27 @@ type server struct {
 	rss    func() int64 // resident set of the process(es) serving requests, in KiB
 }
 
+// stop ends the server with SIGTERM (nginx's master then stops its workers; SIGKILL would
+// leave them running) and SIGKILL after 5 s.
 func (s *server) stop() {
-	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
-		s.cmd.Process.Kill()
-		s.cmd.Wait()
+	if s.cmd.Process == nil || s.cmd.ProcessState != nil {
+		return
 	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// terminate makes cmd end with SIGTERM when its context is done.
+func terminate(cmd *exec.Cmd) {
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
 }
 
 // startDepot starts the bench server with GOMAXPROCS=procs (pinned to CPU 0 when 1) and reads
@@ -241,6 +257,7 @@ func startDepot(ctx context.Context, bin, name string, procs int, args ...string
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", procs))
+	terminate(cmd)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

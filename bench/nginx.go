@@ -56,6 +56,7 @@ func startNginx(ctx context.Context, bin, prefix, store string, workers int) (*s
 		args = append([]string{"taskset", "-c", "0"}, args...)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	terminate(cmd)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start nginx: %w", err)
