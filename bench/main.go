@@ -223,6 +223,7 @@ type server struct {
 	cmd    *exec.Cmd
 	pinned bool
 	rss    func() int64 // resident set of the process(es) serving requests, in KiB
+	cpu    func() int64 // CPU time (user + system) of the process(es) serving requests, in ticks
 }
 
 // stop ends the server with SIGTERM (nginx's master then stops its workers; SIGKILL would
@@ -274,6 +275,7 @@ func startDepot(ctx context.Context, bin, name string, procs int, args ...string
 	}
 	s := &server{name: name, addr: strings.TrimSpace(addr), cmd: cmd, pinned: procs == 1}
 	s.rss = func() int64 { return vmRSS(cmd.Process.Pid) }
+	s.cpu = func() int64 { return cpuTicks(cmd.Process.Pid) }
 	return s, nil
 }
 
@@ -291,6 +293,26 @@ func vmRSS(pid int) int64 {
 		}
 	}
 	return -1
+}
+
+// cpuTicks reads utime + stime (clock ticks, all threads) of pid from /proc, or -1.
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	i := strings.LastIndexByte(string(b), ')') // the command name may hold spaces
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	var u, s int64
+	fmt.Sscan(f[11], &u) // field 14 of stat: utime
+	fmt.Sscan(f[12], &s) // field 15: stime
+	return u + s
 }
 
 // readableByAll makes dir and everything below it world-readable.

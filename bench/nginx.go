@@ -78,6 +78,17 @@ func startNginx(ctx context.Context, bin, prefix, store string, workers int) (*s
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	s.cpu = func() int64 { // the workers' CPU time, summed
+		ws, err := nginxWorkers(prefix)
+		if err != nil {
+			return -1
+		}
+		var sum int64
+		for _, w := range ws {
+			sum += cpuTicks(w)
+		}
+		return sum
+	}
 	s.rss = func() int64 { // the workers' resident sets, summed
 		ws, err := nginxWorkers(prefix)
 		if err != nil {

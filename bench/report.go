@@ -45,9 +45,14 @@ func (r report) write() error {
 		"store, every file proxied from the first) with the first Depot serving directly. Each row " +
 		"runs its two sides interleaved (A, B, A, B, ...; `-rounds` runs per side, each `-d`/`-rounds` " +
 		"long): req/s and MiB/s are the mean of a side's runs, p50/p99 their median, RSS the largest. The machine " +
-		"is shared with other work (see the load average): treat single runs as indicative.\n\n")
-	b.WriteString("| row | server | req/s | MiB/s | p50 | p99 | RSS | ratio (req/s) | target | met |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		"is shared with other work (see the load average): treat single runs as indicative. CPU/req is " +
+		"the server's own CPU time (user + system, all threads; nginx: its workers) per completed " +
+		"request over the runs, from /proc: it does not depend on how much of the CPU other work took, " +
+		"so its ratio (reference / Depot: above 1 means Depot spends less per request) is the steadier " +
+		"comparison on a busy machine. On loopback the sender's system time includes much of the " +
+		"TCP receive work for wrk.\n\n")
+	b.WriteString("| row | server | req/s | MiB/s | p50 | p99 | RSS | CPU/req | ratio (req/s) | target | met | CPU/req ratio |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, p := range r.pairs {
 		target, met := "reported", ""
 		if p.spec.min > 0 {
@@ -62,17 +67,17 @@ func (r report) write() error {
 		if p.spec.byMiB {
 			unit = " (MiB/s)"
 		}
-		fmt.Fprintf(&b, "| %s%s | %s | %.2f%s | %s | %s |\n", p.spec.label, warn, cells(p.spec.a.name, p.a),
-			p.ratio(), unit, target, met)
+		fmt.Fprintf(&b, "| %s%s | %s | %.2f%s | %s | %s | %.2f |\n", p.spec.label, warn, cells(p.spec.a.name, p.a),
+			p.ratio(), unit, target, met, p.cpuRatio())
 		fmt.Fprintf(&b, "| | %s | | | | |\n", cells(p.spec.b.name, p.b))
 	}
 	if len(r.pairs) > 0 {
 		p := r.pairs[0]
-		fmt.Fprintf(&b, "| p99 at 4 KiB, %d connections (row 1) | depot / nginx | | | | %s / %s | | %.2f | ≤ 1.00 | %s |\n",
+		fmt.Fprintf(&b, "| p99 at 4 KiB, %d connections (row 1) | depot / nginx | | | | %s / %s | | | %.2f | ≤ 1.00 | %s | |\n",
 			o.conns, fmtDur(p.a.p99), fmtDur(p.b.p99), float64(p.a.p99)/float64(max(p.b.p99, 1)), yesNo(p.a.p99 <= p.b.p99))
 	}
 	if i := r.idle; i.n > 0 {
-		fmt.Fprintf(&b, "| %d idle keep-alive connections (one request each) | depot / nginx | | | | | %.1f / %.1f MiB (idle: %.1f / %.1f MiB) | | ≤ 150 MiB (depot) | %s |\n",
+		fmt.Fprintf(&b, "| %d idle keep-alive connections (one request each) | depot / nginx | | | | | %.1f / %.1f MiB (idle: %.1f / %.1f MiB) | | | ≤ 150 MiB (depot) | %s | |\n",
 			i.n, mib(i.depotAfter), mib(i.ngxAfter), mib(i.depotBefore), mib(i.ngxBefore), yesNo(i.depotAfter > 0 && i.depotAfter <= idleLimitKiB))
 	}
 	b.WriteString("\nCommands (raw output in `" + o.raw + "/`):\n\n")
@@ -84,9 +89,9 @@ func (r report) write() error {
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
 }
 
-// cells renders server, req/s, MiB/s, p50, p99 and RSS.
+// cells renders server, req/s, MiB/s, p50, p99, RSS and CPU time per request.
 func cells(name string, r result) string {
-	return fmt.Sprintf("%s | %.0f | %.1f | %s | %s | %.1f MiB", name, r.reqs, r.mbps, fmtDur(r.p50), fmtDur(r.p99), mib(r.rssKiB))
+	return fmt.Sprintf("%s | %.0f | %.1f | %s | %s | %.1f MiB | %.1f µs", name, r.reqs, r.mbps, fmtDur(r.p50), fmtDur(r.p99), mib(r.rssKiB), r.cpuPerReq())
 }
 
 func fmtDur(d time.Duration) string {

@@ -19,6 +19,8 @@ type result struct {
 	mbps     float64 // MiB per second (body + headers, as wrk counts)
 	p50, p99 time.Duration
 	rssKiB   int64
+	requests int64 // completed in the run(s)
+	cpuTicks int64 // server CPU time over the run(s), in clock ticks
 	cmds     []string
 	errors   bool // wrk reported non-2xx or socket errors
 }
@@ -39,6 +41,26 @@ type pairResult struct {
 	spec   pairSpec
 	a, b   result
 	pinned bool
+}
+
+// cpuPerReq returns the server's CPU time per completed request in microseconds (0 unknown).
+func (r result) cpuPerReq() float64 {
+	if r.requests == 0 || r.cpuTicks <= 0 {
+		return 0
+	}
+	return float64(r.cpuTicks) * 1e6 / clockTicks / float64(r.requests)
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on Linux).
+const clockTicks = 100
+
+// cpuRatio is b's CPU time per request over a's: above 1, a (Depot) spends less per request.
+func (p pairResult) cpuRatio() float64 {
+	a, b := p.a.cpuPerReq(), p.b.cpuPerReq()
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return b / a
 }
 
 func (p pairResult) ratio() float64 {
@@ -87,6 +109,8 @@ func mean(rs []result) result {
 		m.mbps += r.mbps / float64(len(rs))
 		p50s, p99s = append(p50s, r.p50), append(p99s, r.p99)
 		m.rssKiB = max(m.rssKiB, r.rssKiB)
+		m.requests += r.requests
+		m.cpuTicks += r.cpuTicks
 		m.cmds = append(m.cmds, r.cmds...)
 		m.errors = m.errors || r.errors
 	}
@@ -137,7 +161,9 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 	}
 	rctx, cancel := context.WithTimeout(ctx, dur+30*time.Second)
 	defer cancel()
+	cpu0 := s.cpu()
 	out, err := exec.CommandContext(rctx, args[0], args[1:]...).CombinedOutput()
+	cpu1 := s.cpu()
 	cmdline := strings.Join(args, " ")
 	if werr := os.WriteFile(rawFile, append([]byte("$ "+cmdline+"\n"), out...), 0o644); werr != nil {
 		return result{}, werr
@@ -151,6 +177,9 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 		r.errors = true
 	}
 	r.rssKiB = s.rss()
+	if cpu0 >= 0 && cpu1 >= cpu0 {
+		r.cpuTicks = cpu1 - cpu0
+	}
 	r.cmds = []string{cmdline}
 	return r, nil
 }
@@ -161,6 +190,8 @@ func parseWrk(out string) result {
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		switch {
+		case len(f) >= 3 && f[1] == "requests" && f[2] == "in":
+			r.requests, _ = strconv.ParseInt(f[0], 10, 64)
 		case len(f) == 2 && f[0] == "Requests/sec:":
 			r.reqs, _ = strconv.ParseFloat(f[1], 64)
 		case len(f) == 2 && f[0] == "Transfer/sec:":
