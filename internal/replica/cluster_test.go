@@ -110,9 +110,14 @@ func httpGet(s *testcluster.Storage, id string) (int, []byte, error) {
 // than the harness's 1 s: on a loaded CI machine a storage must not flap OFFLINE while
 // it replicates.
 func oneGroup(t *testing.T, storages int) *testcluster.Cluster {
+	return oneGroupActive(t, storages, 10*time.Second)
+}
+
+// oneGroupActive is oneGroup with the given check_active_interval.
+func oneGroupActive(t *testing.T, storages int, checkActive time.Duration) *testcluster.Cluster {
 	c := testcluster.Start(t, testcluster.Options{
 		Trackers: 1, Groups: []string{"group1"}, StoragesPerGroup: storages,
-		Tracker: func(_ int, tc *conf.Tracker) { tc.CheckActiveInterval = 10 * time.Second },
+		Tracker: func(_ int, tc *conf.Tracker) { tc.CheckActiveInterval = checkActive },
 	})
 	waitMembers(c)
 	return c

@@ -238,3 +238,46 @@ func TestWipedStorageCopiesAgain(t *testing.T) {
 		return converged(c, "group1", want, nil)
 	})
 }
+
+// TestCatchUpFromSourceOnly: the storage that took half of the files is gone (stopped and
+// deleted from the group) when a new storage joins; the new storage still gets every file,
+// from its sync source's replica records.
+func TestCatchUpFromSourceOnly(t *testing.T) {
+	c := oneGroupActive(t, 2, 3*time.Second)
+	cl := c.Client()
+	want := map[string][]byte{}
+	for i := range 20 {
+		b := content(600+i, sizeOf(i))
+		want[upload(t, cl, b, client.UploadOptions{Group: "group1"})] = b
+	}
+	ap := upload(t, cl, []byte("start"), client.UploadOptions{Group: "group1", Appender: true})
+	if err := cl.Append(t.Context(), ap, strings.NewReader("+more"), 5); err != nil {
+		t.Fatal(err)
+	}
+	want[ap] = []byte("start+more")
+	exactly(t, c, want, nil)
+	gone := c.Storages[1]
+	gone.Stop()
+	conn, err := grpc.NewClient(c.Trackers[0].Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tc := trackerpb.NewTrackerServiceClient(conn)
+	c.Eventually("the stopped storage deleted from the group", 60*time.Second, func() error {
+		_, err := tc.DeleteStorage(t.Context(), &trackerpb.DeleteStorageRequest{Group: "group1", StorageKey: gone.Key()})
+		return err
+	})
+	c.Storages = c.Storages[:1]
+	added := c.AddStorage("group1", 2, "")
+	c.Eventually("the new storage ACTIVE with every file", 60*time.Second, func() error {
+		st, err := c.Statuses(c.Trackers[0])
+		if err != nil {
+			return err
+		}
+		if st[added.Key()] != "ACTIVE" {
+			return fmt.Errorf("new storage is %s", st[added.Key()])
+		}
+		return converged(c, "group1", want, nil)
+	})
+}
