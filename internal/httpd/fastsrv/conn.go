@@ -39,6 +39,9 @@ type conn struct {
 
 	dateSec int64
 	date    [29]byte
+
+	deadlineAt  time.Time     // read deadline last set
+	deadlineFor time.Duration // the timeout it was set for
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
@@ -206,9 +209,17 @@ func (c *conn) consume(n int) {
 	}
 }
 
-// deadline sets the read deadline, ignoring errors of a closed connection.
+// deadline sets the read deadline to now+d, ignoring errors of a closed connection. Moving a
+// deadline costs a timer update, so one already set for the same timeout is kept while it is
+// less than d/8 (at most a second) short of now+d: a connection may then time out that much
+// early.
 func (c *conn) deadline(d time.Duration) {
-	c.nc.SetReadDeadline(time.Now().Add(d))
+	at := time.Now().Add(d)
+	if d == c.deadlineFor && at.Sub(c.deadlineAt) < min(d/8, time.Second) {
+		return
+	}
+	c.deadlineAt, c.deadlineFor = at, d
+	c.nc.SetReadDeadline(at)
 }
 
 // isFileBody reports whether r is what io.CopyN makes of an *os.File.
