@@ -40,6 +40,14 @@ func newDistributor(file string, subdirs, rotate int, log *slog.Logger) *distrib
 	if file == "" {
 		return d
 	}
+	// A crash while saving leaves a scratch file beside the stat file: remove it.
+	if stale, _ := filepath.Glob(filepath.Join(filepath.Dir(file), tmpPrefix+"*")); len(stale) > 0 {
+		for _, f := range stale {
+			if err := os.Remove(f); err != nil {
+				log.Warn("cannot remove a stale stat scratch file", "file", f, "err", err)
+			}
+		}
+	}
 	b, err := os.ReadFile(file)
 	if err != nil {
 		if !os.IsNotExist(err) {
