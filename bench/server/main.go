@@ -35,6 +35,7 @@ func run(args []string) error {
 	secret := fs.String("token", "", "anti-steal secret key (empty = token check off)")
 	source := fs.String("source", "", "base URL of the source node: every file is proxied from there")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address")
+	copyBelow := fs.Int64("copy-below", 0, "fastsrv CopyBelow (0 = its default, -1 = always sendfile)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -78,5 +79,5 @@ func run(args []string) error {
 	if *server == "nethttp" {
 		return http.Serve(ln, h)
 	}
-	return fastsrv.New(fastsrv.Config{Handler: h}).Serve(ln)
+	return fastsrv.New(fastsrv.Config{Handler: h, CopyBelow: *copyBelow}).Serve(ln)
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // conn is one client connection and the request, URL and header it reuses.
@@ -18,7 +19,10 @@ type conn struct {
 	srv    *Server
 	nc     net.Conn
 	rc     syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
-	readFn func(fd uintptr) bool
+	readFn  func(fd uintptr) bool
+	writeFn func(fd uintptr) bool
+	wpend   []byte // what writeRaw has still to send
+	werr    error
 	state  atomic.Int32
 
 	rbuf *[]byte // nil while idle; unread request bytes are (*rbuf)[r:w]
@@ -57,7 +61,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 			c.rc = rc
 		}
 	}
-	c.readFn = c.readRaw
+	c.readFn, c.writeFn = c.readRaw, c.writeRaw
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.req = (&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(ctx)
@@ -108,8 +112,13 @@ func (c *conn) serve() {
 func (c *conn) readRaw(fd uintptr) bool {
 	buf := c.readSpace()
 	for {
-		n, err := syscall.Read(int(fd), buf)
-		switch err {
+		// A raw system call: the socket is non-blocking, so read(2) cannot block, and the
+		// scheduler's enter/exit bookkeeping of syscall.Read is saved.
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		switch errno {
+		case 0:
+			c.rn, c.rerr = int(n), nil
+			return true
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
@@ -118,9 +127,44 @@ func (c *conn) readRaw(fd uintptr) bool {
 			}
 			return false
 		}
-		c.rn, c.rerr = n, err
+		c.rn, c.rerr = 0, errno
 		return true
 	}
+}
+
+// write sends all of b to the connection.
+func (c *conn) write(b []byte) error {
+	if c.rc == nil || len(b) == 0 {
+		_, err := c.nc.Write(b)
+		return err
+	}
+	c.wpend, c.werr = b, nil
+	err := c.rc.Write(c.writeFn)
+	c.wpend = nil
+	if err != nil {
+		return err
+	}
+	return c.werr
+}
+
+// writeRaw is called by RawConn.Write with the socket: it writes what it can of c.wpend and
+// returns false to wait until the socket is writable again.
+func (c *conn) writeRaw(fd uintptr) bool {
+	for len(c.wpend) > 0 {
+		// Raw for the same reason as readRaw: write(2) on a non-blocking socket never blocks.
+		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&c.wpend[0])), uintptr(len(c.wpend)))
+		switch errno {
+		case 0:
+			c.wpend = c.wpend[n:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werr = errno
+			return true
+		}
+	}
+	return true
 }
 
 // readSpace returns the free tail of the current read buffer, taking one from the pool.

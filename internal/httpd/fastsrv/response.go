@@ -165,7 +165,7 @@ func (w *response) put(p []byte) error {
 		return err
 	}
 	if len(p) >= cap(b)/2 {
-		_, err := w.c.nc.Write(p)
+		err := w.c.write(p)
 		return w.setErr(err)
 	}
 	*w.buf = append(*w.buf, p...)
@@ -230,7 +230,7 @@ func (w *response) flushBuf() error {
 	if w.buf == nil || len(*w.buf) == 0 {
 		return nil
 	}
-	_, err := w.c.nc.Write(*w.buf)
+	err := w.c.write(*w.buf)
 	*w.buf = (*w.buf)[:0]
 	return w.setErr(err)
 }
