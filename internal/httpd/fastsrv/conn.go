@@ -16,14 +16,14 @@ import (
 
 // conn is one client connection and the request, URL and header it reuses.
 type conn struct {
-	srv    *Server
-	nc     net.Conn
-	rc     syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
+	srv     *Server
+	nc      net.Conn
+	rc      syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
 	wpend   []byte // what writeRaw has still to send
 	werr    error
-	state  atomic.Int32
+	state   atomic.Int32
 
 	rbuf *[]byte // nil while idle; unread request bytes are (*rbuf)[r:w]
 	r, w int
