@@ -36,7 +36,7 @@ type Coordinator struct {
 	log      *slog.Logger
 	raftAddr string
 
-	store *boltStore
+	store *raftStore
 	trans *raft.NetworkTransport
 	raft  *raft.Raft
 	ml    *membership.Membership

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-func openTestStore(t *testing.T, dir string) *boltStore {
+func openTestStore(t *testing.T, dir string) *raftStore {
 	t.Helper()
 	s, err := openStore(dir)
 	if err != nil {

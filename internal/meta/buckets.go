@@ -16,3 +16,13 @@ var keySchema = []byte("schema")
 
 // schemaVersion is the version of the record layout this package writes.
 const schemaVersion = "1"
+
+// Bucket names of the consensus log file (LogStore), a separate bbolt file beside the
+// tracker's, listed here with the others.
+var (
+	bucketLogEntries = []byte("raft-logs")   // big-endian index → log entry
+	bucketLogStable  = []byte("raft-stable") // stable key → value (term, vote, …)
+	bucketLogPeers   = []byte("peers")       // peer ID → peer record
+)
+
+var logBuckets = [][]byte{bucketLogEntries, bucketLogStable, bucketLogPeers}
