@@ -9,12 +9,14 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/depotfs/depot/client"
+	"github.com/depotfs/depot/internal/binlog"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
@@ -248,6 +250,31 @@ func TestAppenderMetadataDeleteReplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]byte{ap: wantAp, kept: content(4, 10)}
+	// Each change is in the binlog of the storage that made it (upper case) before the
+	// client got its answer, and in the others' in lower case once applied there.
+	c.Eventually("every change in every binlog", 30*time.Second, func() error {
+		ops := map[byte]int{}
+		for _, s := range c.Storages {
+			r := binlog.NewReader(filepath.Join(s.Dir(), "data", "sync"), binlog.Position{}, nil)
+			for {
+				rec, _, err := r.Next()
+				if err != nil {
+					break
+				}
+				ops[byte(rec.Op)]++
+			}
+			r.Close()
+		}
+		// A change may reach the others inside a later whole copy (the append, as the file
+		// was truncated by the time it was sent) or not at all (the upload of a file deleted
+		// before it was sent): such changes have no lower-case record.
+		for _, op := range "CAMTUD" {
+			if ops[byte(op)] == 0 || op != 'A' && ops[byte(op)+'a'-'A'] == 0 {
+				return fmt.Errorf("binlog ops %v: want %c on its storage and %c on the two others", ops, op, op+'a'-'A')
+			}
+		}
+		return nil
+	})
 	c.Eventually("appender, metadata and delete everywhere", 30*time.Second, func() error {
 		if err := converged(c, "group1", want, []string{doomed}); err != nil {
 			return err

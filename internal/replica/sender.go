@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,9 +209,11 @@ func (w *window) oldestTS() (int64, bool) {
 	return m, ok
 }
 
+// workerOf picks the worker of a record: by file, so a file's records, its metadata's
+// included, go in binlog order.
 func workerOf(name string, n int) int {
 	h := fnv.New32a()
-	h.Write([]byte(name))
+	h.Write([]byte(strings.TrimSuffix(name, binlog.MetaSuffix)))
 	return int(h.Sum32() % uint32(n))
 }
 
