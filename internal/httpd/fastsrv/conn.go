@@ -21,7 +21,8 @@ type conn struct {
 	rc      syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
-	wpend   []byte // what writeRaw has still to send
+	wpend   []byte  // what writeRaw has still to send
+	wflags  uintptr // send(2) flags for writeRaw (MSG_MORE before a sendfile body)
 	werr    error
 	state   atomic.Int32
 
@@ -133,12 +134,16 @@ func (c *conn) readRaw(fd uintptr) bool {
 }
 
 // write sends all of b to the connection.
-func (c *conn) write(b []byte) error {
+func (c *conn) write(b []byte) error { return c.send(b, 0) }
+
+// send sends all of b with send(2) flags: MSG_MORE tells TCP that more data follows at once
+// (the header before a sendfile body), so the header leaves in the body's first segment.
+func (c *conn) send(b []byte, flags uintptr) error {
 	if c.rc == nil || len(b) == 0 {
 		_, err := c.nc.Write(b)
 		return err
 	}
-	c.wpend, c.werr = b, nil
+	c.wpend, c.werr, c.wflags = b, nil, flags
 	err := c.rc.Write(c.writeFn)
 	c.wpend = nil
 	if err != nil {
@@ -152,7 +157,7 @@ func (c *conn) write(b []byte) error {
 func (c *conn) writeRaw(fd uintptr) bool {
 	for len(c.wpend) > 0 {
 		// Raw for the same reason as readRaw: write(2) on a non-blocking socket never blocks.
-		n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&c.wpend[0])), uintptr(len(c.wpend)))
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&c.wpend[0])), uintptr(len(c.wpend)), c.wflags, 0, 0)
 		switch errno {
 		case 0:
 			c.wpend = c.wpend[n:]

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -208,7 +209,7 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			return int64(n), err
 		}
 		if rf, ok := w.c.nc.(io.ReaderFrom); ok {
-			if err := w.flushBuf(); err != nil {
+			if err := w.flushMore(); err != nil {
 				return 0, err
 			}
 			n, err := rf.ReadFrom(lr)
@@ -231,6 +232,19 @@ func (w *response) flushBuf() error {
 		return nil
 	}
 	err := w.c.write(*w.buf)
+	*w.buf = (*w.buf)[:0]
+	return w.setErr(err)
+}
+
+// flushMore writes the pending output flagged MSG_MORE: a sendfile body follows at once.
+func (w *response) flushMore() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.buf == nil || len(*w.buf) == 0 {
+		return nil
+	}
+	err := w.c.send(*w.buf, syscall.MSG_MORE)
 	*w.buf = (*w.buf)[:0]
 	return w.setErr(err)
 }
