@@ -20,6 +20,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -88,7 +89,10 @@ func run(args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// SIGINT/SIGTERM cancel the run; the servers are stopped on the way out.
+	sctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(sctx, 30*time.Minute)
 	defer cancel()
 
 	store := filepath.Join(tmp, "store")

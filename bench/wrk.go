@@ -87,7 +87,7 @@ func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResul
 			path string
 			out  *[]result
 		}{{p.a, p.aPath, &as}, {p.b, p.bPath, &bs}} {
-			raw := filepath.Join(o.raw, slug(p.label)+"-"+slug(side.s.name)+"-"+strconv.Itoa(round+1)+".txt")
+			raw := filepath.Join(o.raw, slug(p.label)+"--"+slug(side.s.name)+".txt")
 			r, err := drive(ctx, o, half, side.s, side.path, raw, pinned, round == 0)
 			if err != nil {
 				return res, err
@@ -165,7 +165,7 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 	out, err := exec.CommandContext(rctx, args[0], args[1:]...).CombinedOutput()
 	cpu1 := s.cpu()
 	cmdline := strings.Join(args, " ")
-	if werr := os.WriteFile(rawFile, append([]byte("$ "+cmdline+"\n"), out...), 0o644); werr != nil {
+	if werr := appendRaw(rawFile, append([]byte("$ "+cmdline+"\n"), out...), warm); werr != nil {
 		return result{}, werr
 	}
 	if err != nil {
@@ -182,6 +182,23 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 	}
 	r.cmds = []string{cmdline}
 	return r, nil
+}
+
+// appendRaw appends one run's output to the row's raw file, starting it afresh when first.
+func appendRaw(name string, b []byte, first bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if first {
+		flags |= os.O_TRUNC
+	}
+	f, err := os.OpenFile(name, flags, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // parseWrk reads Requests/sec, Transfer/sec and the 50%/99% latency lines of wrk's output.
