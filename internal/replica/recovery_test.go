@@ -1,6 +1,7 @@
 package replica_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -214,6 +215,13 @@ func TestWipedStorageCopiesAgain(t *testing.T) {
 	}
 	defer conn.Close()
 	tc := trackerpb.NewTrackerServiceClient(conn)
+	// Until it joins again the tracker cannot know the disk was replaced.
+	c.Eventually("the wiped storage joined again", 30*time.Second, func() error {
+		if n := wiped.Node(); n == nil || len(n.TrackerKeys()) == 0 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
 	c.Eventually("the wiped storage ACTIVE with every file", 60*time.Second, func() error {
 		for id := range want {
 			resp, err := tc.QueryFetch(t.Context(), &trackerpb.QueryFileRequest{FileId: id, All: true})

@@ -23,6 +23,7 @@ const chunkSize = 256 << 10
 // permanently impossible (logged and skipped), or ctx ends (false: not done).
 func (s *Sender) do(ctx context.Context, rec binlog.Record) bool {
 	wait := 100 * time.Millisecond
+	corrupt := 0
 	for {
 		err := s.send(ctx, rec)
 		if err == nil {
@@ -34,6 +35,14 @@ func (s *Sender) do(ctx context.Context, rec binlog.Record) bool {
 		if permanent(err) {
 			s.log.Warn("peer refuses a record; skipping it", "record", rec.Line(), "err", err)
 			return true
+		}
+		// A copy whose crc32 does not match: the file changed while it was read (retry), or
+		// the source's bytes are damaged (retrying forever would stall every later record).
+		if status.Code(err) == codes.DataLoss {
+			if corrupt++; corrupt == maxCorrupt {
+				s.log.Error("a file fails its crc32 check on every copy; skipping it", "record", rec.Line(), "err", err)
+				return true
+			}
 		}
 		s.log.Debug("replicating a record failed; retrying", "record", rec.Line(), "err", err, "retry_in", wait)
 		t := time.NewTimer(wait)
@@ -50,9 +59,14 @@ func (s *Sender) do(ctx context.Context, rec binlog.Record) bool {
 	}
 }
 
+// maxCorrupt is how many copies of a file may fail their crc32 check before it is skipped.
+const maxCorrupt = 5
+
+// permanent tells errors that retrying cannot fix: the peer refuses the record (bad input,
+// another group, a store path it lacks).
 func permanent(err error) bool {
 	switch status.Code(err) {
-	case codes.InvalidArgument, codes.Unimplemented:
+	case codes.InvalidArgument, codes.Unimplemented, codes.NotFound:
 		return true
 	}
 	return errors.Is(err, fileid.ErrInvalid)
