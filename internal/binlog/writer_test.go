@@ -151,3 +151,38 @@ func TestReaderResumesFromMark(t *testing.T) {
 		t.Fatalf("missing mark: %v %v", ok, err)
 	}
 }
+
+// TestCrashBetweenRotateAndIndex: a crash after the next file was created but before the
+// index named it; the writer carries on in the newest file and readers see every record.
+func TestCrashBetweenRotateAndIndex(t *testing.T) {
+	dir := t.TempDir()
+	w, err := OpenWriter(Options{Dir: dir, MaxSize: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := w.Write(Record{TS: int64(i), Op: Create, Name: fmt.Sprintf("M00/00/00/file-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := w.End()
+	w.Close()
+	if err := writeIndex(dir, end.Index-1); err != nil {
+		t.Fatal(err)
+	}
+	w, err = OpenWriter(Options{Dir: dir, MaxSize: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if got := w.End(); got != end {
+		t.Fatalf("reopened at %+v, want %+v", got, end)
+	}
+	if err := w.Write(Record{TS: 9, Op: Delete, Name: "M00/00/00/file-0"}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := readAll(t, dir, Position{})
+	if len(recs) != 4 || recs[3].Op != Delete {
+		t.Fatalf("records after reopen: %+v", recs)
+	}
+}
