@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/depotfs/depot/client"
+	"github.com/depotfs/depot/internal/binlog"
 	"github.com/depotfs/depot/internal/fileid"
 )
 
@@ -189,17 +189,28 @@ func TestReplicationSurvivesKill(t *testing.T) {
 		}
 		return nil
 	}, all...)
-	// The peers kept a cursor for the victim, and the victim's binlog carries on.
-	for _, nd := range nodes {
-		if nd == victim {
-			continue
+	// Every node's cursor for every peer (the victim's own, resumed from its mark files after
+	// the kill, included) reaches the end of its binlog and is saved there.
+	poll(t, "every cursor saved at the end of its binlog", 60*time.Second, func() error {
+		for _, nd := range nodes {
+			sync := filepath.Join(nd.dir, "data", "sync")
+			st, err := os.Stat(filepath.Join(sync, "binlog.000"))
+			if err != nil {
+				return err
+			}
+			for _, peer := range nodes {
+				if peer == nd {
+					continue
+				}
+				m, ok, err := binlog.LoadMark(binlog.MarkPath(sync, peer.key))
+				if err != nil || !ok {
+					return fmt.Errorf("%s: mark for %s: %v (exists %v)", nd.key, peer.key, err, ok)
+				}
+				if m.Pos != (binlog.Position{Offset: st.Size()}) {
+					return fmt.Errorf("%s: cursor for %s at %+v, binlog.000 has %d bytes", nd.key, peer.key, m.Pos, st.Size())
+				}
+			}
 		}
-		mark := filepath.Join(nd.dir, "data", "sync", strings.ReplaceAll(victim.key, ":", "_")+".mark")
-		if _, err := os.Stat(mark); err != nil {
-			t.Errorf("%s has no mark for %s: %v", nd.key, victim.key, err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(victim.dir, "data", "sync", "binlog.000")); errors.Is(err, os.ErrNotExist) {
-		t.Errorf("%s has no binlog", victim.key)
-	}
+		return nil
+	}, all...)
 }
