@@ -86,3 +86,28 @@ func TestMissGoesToAMemberThatHasIt(t *testing.T) {
 		t.Fatalf("GET %s from %s (lacks it, source down): %d %v (%d bytes)", id, lacking, code, err, len(got))
 	}
 }
+
+// TestReplicationWithStorageIDs: with use_storage_id the storages are keyed by id and file
+// names carry the id; files still reach every member and downloads work from every node.
+func TestReplicationWithStorageIDs(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{
+		Trackers: 1, Groups: []string{"group1"}, StoragesPerGroup: 3, StorageIDs: true,
+		Tracker: func(_ int, tc *conf.Tracker) { tc.CheckActiveInterval = 10 * time.Second },
+	})
+	waitMembers(c)
+	cl := c.Client()
+	want := map[string][]byte{}
+	for i := range 12 {
+		b := content(700+i, sizeOf(i))
+		want[upload(t, cl, b, client.UploadOptions{Group: "group1"})] = b
+	}
+	c.Eventually("every file on every storage", 30*time.Second, func() error { return converged(c, "group1", want, nil) })
+	for id, b := range want {
+		for _, s := range c.Storages {
+			code, got, err := httpGet(s, id)
+			if err != nil || code != http.StatusOK || !bytes.Equal(got, b) {
+				t.Fatalf("GET %s from %s: %d %v", id, s, code, err)
+			}
+		}
+	}
+}
