@@ -109,14 +109,14 @@ func TestRestartMidReplication(t *testing.T) {
 	exactly(t, c, want, nil)
 }
 
-// TestNewStorageCatchesUp adds a storage to a group that holds files: it copies all of
-// them, becomes ACTIVE only then, and the tracker never names it for a file it lacks.
+// TestNewStorageCatchesUp adds a fourth storage to a group that holds files: it copies all
+// of them, becomes ACTIVE only then, and the tracker never names it for a file it lacks.
 func TestNewStorageCatchesUp(t *testing.T) {
 	n, size := 30, 0
 	if full() {
 		n, size = 1024, 1<<20 // 1 GiB
 	}
-	c := oneGroup(t, 2)
+	c := oneGroup(t, 3)
 	cl := c.Client()
 	want := map[string][]byte{}
 	for i := range n {
@@ -150,7 +150,7 @@ func TestNewStorageCatchesUp(t *testing.T) {
 		}
 		return nil
 	})
-	added := c.AddStorage("group1", 2, "")
+	added := c.AddStorage("group1", 3, "")
 	sawSyncing := false
 	c.Eventually("the new storage ACTIVE with every file", 120*time.Second, func() error {
 		st, err := c.Statuses(c.Trackers[0])
