@@ -71,7 +71,7 @@ func (s *Sender) pass(ctx context.Context) (resyncReq, bool) {
 			}
 			s.maybeFinishCatchUp(w)
 			if time.Since(lastProgress) >= progressEvery {
-				s.sendProgress(ctx, true)
+				s.sendProgress(ctx, true, rd.Pos())
 				lastProgress = time.Now()
 			}
 			t := time.NewTimer(progressEvery)
@@ -101,7 +101,7 @@ func (s *Sender) pass(ctx context.Context) (resyncReq, bool) {
 			continue
 		}
 		if time.Since(lastProgress) >= progressEvery {
-			s.sendProgress(ctx, false)
+			s.sendProgress(ctx, false, rd.Pos())
 			lastProgress = time.Now()
 		}
 		select {
@@ -140,8 +140,12 @@ func (s *Sender) maybeFinishCatchUp(w *window) {
 	}
 }
 
-// sendProgress tells the peer how far it is; atEnd means the reader is at the binlog's end.
-func (s *Sender) sendProgress(ctx context.Context, atEnd bool) {
+// avgRecord is the assumed size of a binlog line when estimating unread records.
+const avgRecord = 64
+
+// sendProgress tells the peer how far it is; atEnd means the reader is at the binlog's end,
+// read is the reader's position.
+func (s *Sender) sendProgress(ctx context.Context, atEnd bool, read binlog.Position) {
 	now := s.o.Now()
 	s.mu.Lock()
 	w := s.inflight
@@ -156,13 +160,14 @@ func (s *Sender) sendProgress(ctx context.Context, atEnd bool) {
 	pending := int64(w.pending())
 	m := s.mark
 	s.mu.Unlock()
-	lagBytes := binlog.Remaining(s.o.Log.Dir(), m.Pos, s.o.Log.End())
+	end := s.o.Log.End()
+	lagBytes := binlog.Remaining(s.o.Log.Dir(), m.Pos, end)
 	req := &progressReq{
 		synced: wm, lagFiles: pending, lagBytes: lagBytes,
 		done: m.NeedSyncOld && m.SyncOldDone,
 	}
-	if !atEnd && req.lagFiles == 0 {
-		req.lagFiles = 1
+	if !atEnd {
+		req.lagFiles += max(1, binlog.Remaining(s.o.Log.Dir(), read, end)/avgRecord)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
