@@ -67,8 +67,12 @@ func (r report) write() error {
 		if p.spec.byMiB {
 			unit = " (MiB/s)"
 		}
-		fmt.Fprintf(&b, "| %s%s | %s | %.2f%s | %s | %s | %.2f |\n", p.spec.label, warn, cells(p.spec.a.name, p.a),
-			p.ratio(), unit, target, met, p.cpuRatio())
+		cpu := fmt.Sprintf("%.2f", p.cpuRatio())
+		if p.spec.byMiB {
+			cpu = "n/a" // too few requests complete in a run
+		}
+		fmt.Fprintf(&b, "| %s%s | %s | %.2f%s | %s | %s | %s |\n", p.spec.label, warn, cells(p.spec.a.name, p.a),
+			p.ratio(), unit, target, met, cpu)
 		fmt.Fprintf(&b, "| | %s | | | | |\n", cells(p.spec.b.name, p.b))
 	}
 	if len(r.pairs) > 0 {
@@ -80,10 +84,14 @@ func (r report) write() error {
 		fmt.Fprintf(&b, "| %d idle keep-alive connections (one request each) | depot / nginx | | | | | %.1f / %.1f MiB (idle: %.1f / %.1f MiB) | | | ≤ 150 MiB (depot) | %s | |\n",
 			i.n, mib(i.depotAfter), mib(i.ngxAfter), mib(i.depotBefore), mib(i.ngxBefore), yesNo(i.depotAfter > 0 && i.depotAfter <= idleLimitKiB))
 	}
-	b.WriteString("\nCommands (raw output in `" + o.raw + "/`):\n\n")
+	b.WriteString("\nCommands, each run -rounds times per row (raw output in `" + o.raw + "/`, one file per row and side):\n\n")
+	seen := map[string]bool{}
 	for _, p := range r.pairs {
 		for _, c := range append(append([]string{}, p.a.cmds...), p.b.cmds...) {
-			fmt.Fprintf(&b, "- `%s`\n", c)
+			if !seen[c] {
+				seen[c] = true
+				fmt.Fprintf(&b, "- `%s`\n", c)
+			}
 		}
 	}
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
