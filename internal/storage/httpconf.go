@@ -29,6 +29,8 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 		MaxRanges:        hc.MultiRangeMaxRanges,
 		DefaultType:      hc.DefaultContentType,
 		SyncFileMaxDelay: mod.StorageSyncFileMaxDelay,
+		FLV:              mod.FLVSupport,
+		FLVExtension:     mod.FLVExtension,
 		IsSelf:           s.ident.IsSelf,
 		Logger:           s.log.With("component", "http"),
 	}

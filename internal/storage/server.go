@@ -25,6 +25,7 @@ import (
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
+	"github.com/depotfs/depot/internal/httpd/fastsrv"
 	"github.com/depotfs/depot/internal/storagesvc"
 )
 
@@ -51,7 +52,7 @@ type Server struct {
 	extra    []*disk.Store // other groups' store paths named in mod_fastdfs.conf
 	handler  *httpd.Handler
 	grpcSrv  *grpc.Server
-	httpSrv  *http.Server
+	httpSrv  *fastsrv.Server
 	logFile  io.Closer
 	grpcLn   net.Listener
 	httpLn   net.Listener
@@ -117,12 +118,12 @@ func New(cfg Config) (*Server, error) {
 		s.closeFiles()
 		return nil, fmt.Errorf("http module: %w", err)
 	}
-	s.httpSrv = &http.Server{
+	s.httpSrv = fastsrv.New(fastsrv.Config{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+		Logger:            log.With("component", "http"),
+	})
 	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)
 	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
 		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")}).Register(s.grpcSrv)
