@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -94,7 +95,21 @@ func (r report) write() error {
 			}
 		}
 	}
+	appendReplication(&b, o.out)
 	return os.WriteFile(o.out, []byte(b.String()), 0o644)
+}
+
+// appendReplication copies the replication benchmark's report (bench/replication writes
+// bench-replication.md beside the download report) into the download report, so
+// docs/benchmarks.md holds both.
+func appendReplication(b *strings.Builder, out string) {
+	rep, err := os.ReadFile(filepath.Join(filepath.Dir(out), "bench-replication.md"))
+	if err != nil {
+		return
+	}
+	b.WriteString("\n")
+	b.WriteString(strings.Replace(string(rep), "# Replication benchmark",
+		"## Replication lag\n\nFrom `go run ./bench/replication`, whose own report is docs/bench-replication.md.", 1))
 }
 
 // cells renders server, req/s, MiB/s, p50, p99, RSS and CPU time per request.
