@@ -164,8 +164,16 @@ func writeFileAtomic(path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(b)
+	if err := commitTemp(f, f.Name(), path, b); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// commitTemp writes b to the scratch file f (named tmp), fsyncs and closes it, and renames it
+// over path; on any error the scratch file is removed. The caller fsyncs the directory.
+func commitTemp(f *os.File, tmp, path string, b []byte) error {
+	_, err := f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -177,7 +185,6 @@ func writeFileAtomic(path string, b []byte) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return err
 	}
-	return syncDir(dir)
+	return err
 }

@@ -135,18 +135,7 @@ func (s *Store) replaceFile(p *storePath, path string, b []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := commitTemp(f, tmp, path, b); err != nil {
 		return osErr(err)
 	}
 	return osErr(syncDir(path[:strings.LastIndexByte(path, '/')]))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,28 +109,12 @@ func startReportingNode(t *testing.T, modExtra string, trackers ...string) *stor
 	for _, tr := range trackers {
 		body += "tracker_server = " + tr + "\n"
 	}
-	p := filepath.Join(dir, "storage.conf")
-	writeFile(t, p, body)
-	writeFile(t, filepath.Join(dir, "mod_fastdfs.conf"), "base_path = "+dir+"\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = "+dir+"\n"+modExtra)
-	sc, err := conf.LoadStorage(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Port, sc.HTTP.ServerPort = 0, 0
-	sc.HeartBeatInterval = 20 * time.Millisecond
-	mod, err := conf.LoadMod(sc.HTTP.ModFastDFSConf, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := storage.New(storage.Config{Storage: *sc, Mod: mod})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	return node
+	return launch(t, dir, body,
+		"base_path = "+dir+"\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = "+dir+"\n"+modExtra,
+		func(sc *conf.Storage) {
+			sc.Port, sc.HTTP.ServerPort = 0, 0
+			sc.HeartBeatInterval = 20 * time.Millisecond
+		})
 }
 
 func TestReporterJoinsEveryTracker(t *testing.T) {
