@@ -16,18 +16,28 @@ import (
 // the *os.File and its cleanup, the formatted header values. Raise it only with a reason.
 const maxDownloadAllocs = 6
 
-// TestDownloadAllocs fails when a repeated 4 KiB download over a keep-alive connection to the
-// storage node's server allocates more than maxDownloadAllocs objects.
+// TestDownloadAllocs fails when a repeated 4 KiB download (and a small trunk slice, served
+// from the trunk cache) over a keep-alive connection to the storage node's server allocates
+// more than maxDownloadAllocs objects.
 func TestDownloadAllocs(t *testing.T) {
 	if raceEnabled || *netHTTP {
 		t.Skip("the race detector allocates on its own; net/http is not the storage node's server")
 	}
+	for _, tc := range []struct {
+		id   string
+		size int
+	}{{idBin, 4096}, {idTr1, 1000}} {
+		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size) })
+	}
+}
+
+func testDownloadAllocs(t *testing.T, id string, size int) {
 	cfg, _ := fixtureConfig(t)
 	cfg.Token = TokenConfig{Check: true, Secret: "FastDFS1234567890", TTL: time.Hour}
 	srv, _ := startServer(t, cfg)
-	remote := idBin[len("group1/"):]
+	remote := id[len("group1/"):]
 	ts := fixtureNow().Unix()
-	req := []byte("GET /" + idBin + "?token=" + token.Sign(cfg.Token.Secret, remote, ts) + "&ts=" +
+	req := []byte("GET /" + id + "?token=" + token.Sign(cfg.Token.Secret, remote, ts) + "&ts=" +
 		strconv.FormatInt(ts, 10) + " HTTP/1.1\r\nHost: depot\r\nUser-Agent: allocs\r\n\r\n")
 	c, err := net.Dial("tcp", srv.URL[len("http://"):])
 	if err != nil {
@@ -50,7 +60,7 @@ func TestDownloadAllocs(t *testing.T) {
 			if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 ")) {
 				t.Fatalf("response %q", buf[:n])
 			}
-			total = i + 4 + 4096
+			total = i + 4 + size
 		}
 	}
 	allocs := testing.AllocsPerRun(500, func() {
@@ -61,8 +71,8 @@ func TestDownloadAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	t.Logf("%.1f allocations per 4 KiB download", allocs)
+	t.Logf("%.1f allocations per %d-byte download", allocs, size)
 	if allocs > maxDownloadAllocs {
-		t.Errorf("a 4 KiB download allocates %.1f objects, want <= %d", allocs, maxDownloadAllocs)
+		t.Errorf("a %d-byte download allocates %.1f objects, want <= %d", size, allocs, maxDownloadAllocs)
 	}
 }

@@ -23,7 +23,16 @@ type Handler struct {
 	proxy     *http.Client
 	log       *accessLog // nil when off
 	limited   sync.Pool  // *io.LimitedReader for sendBody
+	sections  sync.Pool  // *io.SectionReader for sendBody of a shared (trunk cache) file
+	// trunks[i] serves small trunk slices of cfg.Groups[i] from open trunk files; nil when
+	// that group's Opener is not a *disk.Store.
+	trunks []*disk.TrunkCache
 }
+
+// cachedBodyMax is the largest trunk slice read through the trunk cache: small bodies, which
+// fastsrv copies behind the header (its CopyBelow default); larger ones keep a descriptor of
+// their own for sendfile.
+const cachedBodyMax = 16 << 10
 
 // Constant header values, shared by every response (net/http only reads them).
 var (
@@ -42,6 +51,13 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg}
 	h.limited.New = func() any { return new(io.LimitedReader) }
+	h.sections.New = func() any { return new(io.SectionReader) }
+	h.trunks = make([]*disk.TrunkCache, len(cfg.Groups))
+	for i, g := range cfg.Groups {
+		if st, ok := g.Store.(*disk.Store); ok {
+			h.trunks[i] = disk.NewTrunkCache(st, 0, 0)
+		}
+	}
 	types := cfg.MimeTypes
 	if types == nil {
 		types = builtinMIME()
@@ -73,6 +89,11 @@ func New(cfg Config) (*Handler, error) {
 // proxy's idle connections. The Handler must not serve requests afterwards.
 func (h *Handler) Close() error {
 	h.proxy.CloseIdleConnections()
+	for _, tc := range h.trunks {
+		if tc != nil {
+			tc.Close()
+		}
+	}
 	if h.log != nil {
 		return h.log.close()
 	}
@@ -140,16 +161,43 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if id.StorePath() >= g.StorePathCount {
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: store path index out of range")
 	}
+	if tc := h.trunkCache(g); tc != nil {
+		if size, ok := id.Size(); ok && size <= cachedBodyMax {
+			f, th, err := tc.Open(id)
+			if err == nil {
+				defer th.Release()
+				return h.serveFile(w, r, id, f, true)
+			}
+			if !errors.Is(err, disk.ErrNotCached) {
+				return h.openFailed(w, r, id, err)
+			}
+		}
+	}
 	f, err := g.Store.Open(id)
 	if err != nil {
-		if errors.Is(err, disk.ErrNotFound) {
-			return h.notLocal(w, r, id, true)
-		}
-		h.cfg.Logger.Error("open stored file", "id", id.String(), "err", err)
-		return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
+		return h.openFailed(w, r, id, err)
 	}
 	defer f.F.Close()
-	return h.serveFile(w, r, id, f)
+	return h.serveFile(w, r, id, f, false)
+}
+
+// openFailed answers a failed open of id: a missing file goes to notLocal, anything else is 500.
+func (h *Handler) openFailed(w http.ResponseWriter, r *http.Request, id fileid.ID, err error) (int, int64) {
+	if errors.Is(err, disk.ErrNotFound) {
+		return h.notLocal(w, r, id, true)
+	}
+	h.cfg.Logger.Error("open stored file", "id", id.String(), "err", err)
+	return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
+}
+
+// trunkCache returns the trunk cache of g (one of cfg.Groups), or nil.
+func (h *Handler) trunkCache(g *Group) *disk.TrunkCache {
+	for i := range h.cfg.Groups {
+		if &h.cfg.Groups[i] == g {
+			return h.trunks[i]
+		}
+	}
+	return nil
 }
 
 // group returns the configured group named name, or nil.

@@ -13,7 +13,7 @@ import (
 
 // serveMultipart answers several ranges with a multipart/byteranges body of exactly computed
 // length. Each part's bytes are copied with Seek and io.CopyN like a single range.
-func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.File, ranges []byteRange, ctype string) (int, int64) {
+func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.File, shared bool, ranges []byteRange, ctype string) (int, int64) {
 	boundary := strconv.FormatUint(rand.Uint64(), 16) + strconv.FormatUint(rand.Uint64(), 16)
 	heads := make([]string, len(ranges))
 	total := int64(0)
@@ -38,11 +38,16 @@ func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.
 		if err != nil {
 			return http.StatusPartialContent, sent
 		}
-		if _, err := f.F.Seek(f.Offset+rg.start, io.SeekStart); err != nil {
-			h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
-			return http.StatusPartialContent, sent
+		var m int64
+		if shared {
+			m, err = io.Copy(w, io.NewSectionReader(f.F, f.Offset+rg.start, rg.length))
+		} else {
+			if _, err := f.F.Seek(f.Offset+rg.start, io.SeekStart); err != nil {
+				h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
+				return http.StatusPartialContent, sent
+			}
+			m, err = io.CopyN(w, f.F, rg.length)
 		}
-		m, err := io.CopyN(w, f.F, rg.length)
 		sent += m
 		if err != nil {
 			return http.StatusPartialContent, sent

@@ -12,7 +12,8 @@ import (
 )
 
 // serveFile answers a GET or HEAD for a file found here: conditionals, ranges, then the body.
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File) (int, int64) {
+// shared means f.F comes from the trunk cache: read it only at explicit offsets.
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool) (int, int64) {
 	size := f.Size
 	// Header values are formatted into one stack buffer and turned into one string at the
 	// end; each header gets a one-element slice of one shared backing array.
@@ -68,12 +69,12 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 		}
 		if ok {
 			hd["Content-Type"] = ctype
-			return h.serveFLV(w, r, f, string(b[etagEnd:lmEnd]), start, n)
+			return h.serveFLV(w, r, f, shared, string(b[etagEnd:lmEnd]), start, n)
 		}
 	}
 	if len(ranges) > 1 {
 		h.setValidators(hd, string(b), etagEnd, lmEnd)
-		return h.serveMultipart(w, r, f, ranges, ctype[0])
+		return h.serveMultipart(w, r, f, shared, ranges, ctype[0])
 	}
 	hd["Content-Type"] = ctype
 	status, start, n := http.StatusOK, int64(0), size
@@ -97,7 +98,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 	}
 	vals[3] = str[crEnd:]
 	hd["Content-Length"] = vals[3:4:4]
-	return h.sendBody(w, r, f, status, start, n, "")
+	return h.sendBody(w, r, f, shared, status, start, n, "")
 }
 
 // setValidators sets ETag (when etagEnd > 0) and Last-Modified from str[:etagEnd] and
@@ -121,15 +122,16 @@ func (h *Handler) failRange(w http.ResponseWriter, r *http.Request, size int64, 
 	return h.fail(w, r, http.StatusRequestedRangeNotSatisfiable, msg)
 }
 
-// sendBody writes the status, prefix (when not empty) and n bytes of f from start. The copy goes from the request's own
-// *os.File through one io.LimitedReader into the ResponseWriter, which net/http turns into
-// sendfile(2): keep it that way (see the package doc).
-func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, status int, start, n int64, prefix string) (int, int64) {
+// sendBody writes the status, prefix (when not empty) and n bytes of f from start. The copy
+// goes from the request's own *os.File through one io.LimitedReader into the ResponseWriter,
+// which net/http turns into sendfile(2): keep it that way (see the package doc). A shared file
+// (trunk cache) goes as an *io.SectionReader instead, read with pread(2) at its own offset.
+func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, shared bool, status int, start, n int64, prefix string) (int, int64) {
 	if r.Method == http.MethodHead || n == 0 {
 		w.WriteHeader(status)
 		return status, 0
 	}
-	if pos := f.Offset + start; pos != 0 { // a freshly opened file is at 0
+	if pos := f.Offset + start; pos != 0 && !shared { // a freshly opened file is at 0
 		if _, err := f.F.Seek(pos, io.SeekStart); err != nil {
 			h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
 			delete(w.Header(), "Content-Range")
@@ -151,11 +153,21 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 	}
 	// io.Copy hands lr to the ResponseWriter's ReadFrom as it is (an *io.LimitedReader around
 	// the *os.File: what sendfile needs); the pooled reader saves io.CopyN's allocation.
-	lr := h.limited.Get().(*io.LimitedReader)
-	lr.R, lr.N = f.F, n
-	written, err := io.Copy(w, lr)
-	lr.R = nil
-	h.limited.Put(lr)
+	var written int64
+	var err error
+	if shared {
+		sr := h.sections.Get().(*io.SectionReader)
+		*sr = *io.NewSectionReader(f.F, f.Offset+start, n)
+		written, err = io.Copy(w, sr)
+		*sr = io.SectionReader{}
+		h.sections.Put(sr)
+	} else {
+		lr := h.limited.Get().(*io.LimitedReader)
+		lr.R, lr.N = f.F, n
+		written, err = io.Copy(w, lr)
+		lr.R = nil
+		h.limited.Put(lr)
+	}
 	if err == nil && written < n {
 		err = io.ErrUnexpectedEOF
 	}

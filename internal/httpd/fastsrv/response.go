@@ -184,8 +184,9 @@ func (w *response) Flush() {
 }
 
 // ReadFrom sends the body from src: a file body (io.CopyN's *io.LimitedReader around an
-// *os.File) up to CopyBelow bytes is read into the output buffer behind the header and
-// leaves in one write; a larger one goes out with sendfile(2) through the connection.
+// *os.File, or an *io.SectionReader) up to CopyBelow bytes is read into the output buffer
+// behind the header and leaves in one write; a larger *os.File body goes out with sendfile(2)
+// through the connection.
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
@@ -195,6 +196,11 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	}
 	if w.head || !w.bodyOK {
 		return 0, nil
+	}
+	if sr, ok := src.(*io.SectionReader); ok && !w.chunked {
+		if n, done, err := w.copySection(sr); done {
+			return n, err
+		}
 	}
 	if lr, f, ok := isFileBody(src); ok && !w.chunked && (w.clen < 0 || w.sent+lr.N <= w.clen) {
 		b := w.buffer()
@@ -218,6 +224,25 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		}
 	}
 	return io.Copy(writerOnly{w}, src)
+}
+
+// copySection reads what is left of sr (an *os.File section shared between requests, read
+// with pread(2)) into the output buffer behind the header when it is at most CopyBelow bytes
+// and fits; done is false when it did nothing.
+func (w *response) copySection(sr *io.SectionReader) (int64, bool, error) {
+	pos, _ := sr.Seek(0, io.SeekCurrent)
+	left := sr.Size() - pos
+	b := w.buffer()
+	if left > w.c.srv.cfg.CopyBelow || int64(cap(b)-len(b)) < left || (w.clen >= 0 && w.sent+left > w.clen) {
+		return 0, false, nil
+	}
+	n, err := io.ReadFull(sr, b[len(b):len(b)+int(left)])
+	*w.buf = b[:len(b)+n]
+	w.sent += int64(n)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return int64(n), true, err
 }
 
 // writerOnly hides ReadFrom so io.Copy uses Write.
