@@ -81,7 +81,7 @@ func startDevTracker(confPath string, stderr io.Writer) (*devTracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(tc.LogLevel)})).With("component", "tracker")
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(tc.LogLevel)})).With("component", "tracker")
 	dataDir := filepath.Join(tc.BasePath, "data")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("tracker data folder: %w", err)

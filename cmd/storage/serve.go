@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/storage"
@@ -22,7 +21,7 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(sc.LogLevel)}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(sc.LogLevel)}))
 	if modPath == "" {
 		modPath = sc.HTTP.ModFastDFSConf
 	}
@@ -46,18 +45,6 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 	<-ctx.Done()
 	log.Info("shutting down")
 	return node.Close()
-}
-
-func logLevel(s string) slog.Level {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug
-	case "warn", "warning", "notice":
-		return slog.LevelWarn
-	case "error", "err", "crit", "alert", "emerg":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }
 
 const devStorageConf = `# storage.conf written by "storage -dev": a single node on 127.0.0.1 and its tracker.

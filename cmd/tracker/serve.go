@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -35,7 +34,7 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel(tc.LogLevel)}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(tc.LogLevel)}))
 	var ids *conf.StorageIDs
 	if tc.UseStorageID {
 		if ids, err = conf.LoadStorageIDs(tc.StorageIDsFilename); err != nil {
@@ -127,16 +126,4 @@ func advertiseHost(bind string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).IP.String()
-}
-
-func logLevel(s string) slog.Level {
-	switch strings.ToLower(s) {
-	case "debug":
-		return slog.LevelDebug
-	case "warn", "warning", "notice":
-		return slog.LevelWarn
-	case "error", "err", "crit", "alert", "emerg":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
 }

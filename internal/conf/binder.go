@@ -238,3 +238,17 @@ func checkLogLevel(key, v string) error {
 	}
 	return keyErr(key, invalid("log level", v))
 }
+
+// SlogLevel maps a log_level value (FastDFS's syslog names) to a slog level; anything
+// unknown is Info. checkLogLevel has already refused values outside the list.
+func SlogLevel(v string) slog.Level {
+	switch strings.ToLower(v) {
+	case "debug":
+		return slog.LevelDebug
+	case "warn", "warning", "notice":
+		return slog.LevelWarn
+	case "error", "err", "crit", "critical", "alert", "emerg", "emergency":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
