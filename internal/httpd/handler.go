@@ -23,15 +23,15 @@ type Handler struct {
 	proxy     *http.Client
 	log       *accessLog // nil when off
 	limited   sync.Pool  // *io.LimitedReader for sendBody
-	sections  sync.Pool  // *io.SectionReader for sendBody of a shared (trunk cache) file
-	// trunks[i] serves small trunk slices of cfg.Groups[i] from open trunk files; nil when
-	// that group's Opener is not a *disk.Store.
-	trunks []*disk.TrunkCache
+	sections  sync.Pool  // *io.SectionReader for sendBody of a shared (file cache) file
+	// caches[i] serves small normal files and trunk slices of cfg.Groups[i] from descriptors
+	// kept open; nil when that group's Opener is not a *disk.Store.
+	caches []*disk.FileCache
 }
 
-// cachedBodyMax is the largest trunk slice read through the trunk cache: small bodies, which
-// fastsrv copies behind the header (its CopyBelow default); larger ones keep a descriptor of
-// their own for sendfile.
+// cachedBodyMax is the largest file (by the size in its name) read through the file cache:
+// small bodies, which fastsrv copies behind the header (its CopyBelow default); larger ones
+// get a descriptor of their own for sendfile, whose cost dwarfs the open.
 const cachedBodyMax = 16 << 10
 
 // Constant header values, shared by every response (net/http only reads them).
@@ -52,10 +52,10 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{cfg: cfg}
 	h.limited.New = func() any { return new(io.LimitedReader) }
 	h.sections.New = func() any { return new(io.SectionReader) }
-	h.trunks = make([]*disk.TrunkCache, len(cfg.Groups))
+	h.caches = make([]*disk.FileCache, len(cfg.Groups))
 	for i, g := range cfg.Groups {
 		if st, ok := g.Store.(*disk.Store); ok {
-			h.trunks[i] = disk.NewTrunkCache(st, 0, 0)
+			h.caches[i] = disk.NewFileCache(st, 0, 0)
 		}
 	}
 	types := cfg.MimeTypes
@@ -89,7 +89,7 @@ func New(cfg Config) (*Handler, error) {
 // proxy's idle connections. The Handler must not serve requests afterwards.
 func (h *Handler) Close() error {
 	h.proxy.CloseIdleConnections()
-	for _, tc := range h.trunks {
+	for _, tc := range h.caches {
 		if tc != nil {
 			tc.Close()
 		}
@@ -161,7 +161,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if id.StorePath() >= g.StorePathCount {
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: store path index out of range")
 	}
-	if tc := h.trunkCache(g); tc != nil {
+	if tc := h.fileCache(g); tc != nil {
 		if size, ok := id.Size(); ok && size <= cachedBodyMax {
 			f, th, err := tc.Open(id)
 			if err == nil {
@@ -190,11 +190,11 @@ func (h *Handler) openFailed(w http.ResponseWriter, r *http.Request, id fileid.I
 	return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
 }
 
-// trunkCache returns the trunk cache of g (one of cfg.Groups), or nil.
-func (h *Handler) trunkCache(g *Group) *disk.TrunkCache {
+// fileCache returns the file cache of g (one of cfg.Groups), or nil.
+func (h *Handler) fileCache(g *Group) *disk.FileCache {
 	for i := range h.cfg.Groups {
 		if &h.cfg.Groups[i] == g {
-			return h.trunks[i]
+			return h.caches[i]
 		}
 	}
 	return nil

@@ -48,6 +48,7 @@ func TestSendfile(t *testing.T) {
 		{"trunk slice", idTr3, "", true},
 		{"range of a trunk slice", idTr3, "bytes=100-", true},
 		{"small file: header and body in one write", idBin, "", false},
+		{"small trunk slice (file cache): one write", idTr1, "", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

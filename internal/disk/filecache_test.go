@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -13,7 +14,7 @@ import (
 )
 
 // readCached reads id through c and checks the handle is released.
-func readCached(t *testing.T, c *TrunkCache, id fileid.ID) ([]byte, error) {
+func readCached(t *testing.T, c *FileCache, id fileid.ID) ([]byte, error) {
 	t.Helper()
 	f, h, err := c.Open(id)
 	if err != nil {
@@ -25,14 +26,14 @@ func readCached(t *testing.T, c *TrunkCache, id fileid.ID) ([]byte, error) {
 	return b, err
 }
 
-func TestTrunkCache(t *testing.T) {
+func TestFileCache(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}, SubdirCount: 1})
 	trunk := filepath.Join(dir, "data", "00", "00", "000007")
 	a := writeSlot(t, trunk, trunkRegular, 0, 256, []byte("first slice"))
 	b := writeSlot(t, trunk, trunkRegular, 256, 256, []byte("second slice"))
 	link := writeSlot(t, trunk, trunkLink, 512, 256, []byte(a.Remote()))
-	c := NewTrunkCache(s, time.Hour, 0)
+	c := NewFileCache(s, time.Hour, 0)
 	t.Cleanup(func() { c.Close() })
 
 	tests := []struct {
@@ -44,7 +45,7 @@ func TestTrunkCache(t *testing.T) {
 		{"first", a, "first slice", nil},
 		{"second, same descriptor", b, "second slice", nil},
 		{"link slot goes to Store.Open", link, "", ErrNotCached},
-		{"normal file", mustParse(t, "group1/M00/00/00/fwAAAWsERz-AAVo2AAAQAEJxKVI757.bin"), "", ErrNotCached},
+		{"missing normal file", mustParse(t, "group1/M00/00/00/fwAAAWsERz-AAVo2AAAQAEJxKVI757.bin"), "", ErrNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,14 +85,56 @@ func TestTrunkCache(t *testing.T) {
 	}
 }
 
-// TestTrunkCacheExpiry: a replaced trunk file whose old copy still matches the slice header is
+// TestFileCacheNormal: a normal file read through the cache; a delete makes the next Open
+// ErrNotFound and a file replaced by a rename onto its name returns the new bytes, each with
+// a TTL of an hour (the fstat link check, not the expiry, notices).
+func TestFileCacheNormal(t *testing.T) {
+	s := openStore(t, Options{SubdirCount: 1})
+	c := NewFileCache(s, time.Hour, 0)
+	t.Cleanup(func() { c.Close() })
+	id, err := s.Upload(t.Context(), bytes.NewReader([]byte("normal v1")), UploadOptions{Ext: "txt", PathIndex: -1, Size: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if got, err := readCached(t, c, id); err != nil || string(got) != "normal v1" {
+			t.Fatalf("read = %q, %v", got, err)
+		}
+	}
+	_, f := readAll(t, s, id)
+	name := f.F.Name()
+	tmp := name + ".new"
+	if err := os.WriteFile(tmp, []byte("normal V2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readCached(t, c, id); err != nil || string(got) != "normal V2" {
+		t.Errorf("after replace = %q, %v; want the new bytes", got, err)
+	}
+	if err := s.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readCached(t, c, id); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after Delete: %v, want ErrNotFound", err)
+	}
+	slave, err := fileid.ParseRemote("group1", id.Remote()[:len(id.Remote())-4]+"_s.txt")
+	if err == nil {
+		if _, err := readCached(t, c, slave); !errors.Is(err, ErrNotCached) {
+			t.Errorf("slave name: %v, want ErrNotCached", err)
+		}
+	}
+}
+
+// TestFileCacheExpiry: a replaced trunk file whose old copy still matches the slice header is
 // picked up once the entry has expired (TTL 1ns: every Open reopens).
-func TestTrunkCacheExpiry(t *testing.T) {
+func TestFileCacheExpiry(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}, SubdirCount: 1})
 	trunk := filepath.Join(dir, "data", "00", "00", "000007")
 	a := writeSlot(t, trunk, trunkRegular, 0, 256, []byte("version 1"))
-	c := NewTrunkCache(s, time.Nanosecond, 0)
+	c := NewFileCache(s, time.Nanosecond, 0)
 	t.Cleanup(func() { c.Close() })
 	if got, err := readCached(t, c, a); err != nil || string(got) != "version 1" {
 		t.Fatalf("read = %q, %v", got, err)
@@ -119,9 +162,9 @@ func TestTrunkCacheExpiry(t *testing.T) {
 	}
 }
 
-// TestTrunkCacheConcurrent: readers share descriptors while entries expire and are evicted
+// TestFileCacheConcurrent: readers share descriptors while entries expire and are evicted
 // (max 1 file, TTL 1ns); run with -race. Every read gets its own bytes.
-func TestTrunkCacheConcurrent(t *testing.T) {
+func TestFileCacheConcurrent(t *testing.T) {
 	dir := t.TempDir()
 	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}, SubdirCount: 1})
 	ids := []fileid.ID{
@@ -135,7 +178,7 @@ func TestTrunkCacheConcurrent(t *testing.T) {
 		max  int
 	}{{"long ttl", time.Hour, 0}, {"expiring, one file", time.Nanosecond, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := NewTrunkCache(s, tc.ttl, tc.max)
+			c := NewFileCache(s, tc.ttl, tc.max)
 			defer c.Close()
 			var wg sync.WaitGroup
 			errs := make(chan error, 8)
