@@ -69,6 +69,7 @@ func run(args []string) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		go http.ListenAndServe(*pprofAddr, mux)
 	}
 	ln, err := net.Listen("tcp", *addr)
