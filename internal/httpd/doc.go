@@ -12,7 +12,9 @@
 //  3. the anti-steal token over the remote name (token.Verify), unless the bypass header matches;
 //     a failure serves the token_check_fail file with 200, or 400 without one;
 //  4. fileid.ParseRemote and the store path index (400 on failure);
-//  5. Store.Open: a miss goes to notLocal (404, 400 loop guard, 302 or proxy);
+//  5. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
+//     disk.FileCache (a descriptor kept open), anything else with Store.Open; a miss goes to
+//     notLocal (404, 400 loop guard, 302 or proxy);
 //  6. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
 //     against the ETag (crc32 and size from a normal or trunk ID) and Last-Modified (the ID's
 //     create time, or the mtime of slave and appender files);
@@ -30,6 +32,10 @@
 // which is why the status and byte count for the access log are returned by the serving
 // functions instead of being captured by a wrapper. TestSendfile proves both sides of the
 // threshold under strace; TestDownloadAllocs bounds the allocations of a 4 KiB download.
+//
+// A small file from the FileCache is shared between requests: it goes as an *io.SectionReader
+// (pread at its own offset, no Seek), which fastsrv copies behind the header like a small
+// *os.File body.
 //
 // # Not here
 //
