@@ -159,6 +159,9 @@ func (c *Config) validate() error {
 	if c.Token.Check && c.Token.Secret == "" {
 		return fmt.Errorf("%w: anti-steal token check without a secret key", ErrConfig)
 	}
+	if c.Token.BypassHeader != "" && c.Token.BypassValue == "" {
+		return fmt.Errorf("%w: token bypass header %q has no value: any request could skip the check", ErrConfig, c.Token.BypassHeader)
+	}
 	if c.Token.Check && c.Token.TTL <= 0 {
 		return fmt.Errorf("%w: token ttl %v must be > 0", ErrConfig, c.Token.TTL)
 	}

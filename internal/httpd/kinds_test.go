@@ -5,13 +5,16 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/token"
 )
 
 // TestAppenderAndSlave: sizes and Last-Modified of files whose ID carries no size come from
@@ -148,7 +151,7 @@ func TestProxyRequest(t *testing.T) {
 	q := "token=" + goodToken + "&ts=1795426279&filename=a.bin"
 	resp, body := fetch(t, "GET", srv.URL+"/"+idBin+"?"+q, map[string]string{
 		"Range": "bytes=0-2", "If-None-Match": `"x"`, "Connection": "X-Client-Hop", "X-Client-Hop": "1",
-		"Proxy-Authorization": "secret", "Cookie": "c=1",
+		"Proxy-Authorization": "secret", "Cookie": "c=1", "Authorization": "Basic eDp5",
 	})
 	if resp.StatusCode != 206 || !bytes.Equal(body, []byte("abc")) {
 		t.Fatalf("status %d body %q", resp.StatusCode, body)
@@ -162,11 +165,52 @@ func TestProxyRequest(t *testing.T) {
 	if got.URL.Path != "/"+idBin || got.URL.RawQuery != q+"&redirect=1" {
 		t.Errorf("upstream got %s?%s", got.URL.Path, got.URL.RawQuery)
 	}
-	for k, want := range map[string]string{"Range": "bytes=0-2", "If-None-Match": `"x"`, "Cookie": "c=1",
+	// Credentials are not sent to a node the client's file ID names.
+	for k, want := range map[string]string{"Range": "bytes=0-2", "If-None-Match": `"x"`, "Cookie": "", "Authorization": "",
 		"X-Client-Hop": "", "Proxy-Authorization": "", "X-Forwarded-For": "127.0.0.1"} {
 		if v := got.Header.Get(k); v != want {
 			t.Errorf("upstream header %s = %q, want %q", k, v, want)
 		}
+	}
+}
+
+// TestProxyBypass: a request let through by the bypass header is proxied without that header
+// (the source is named by the client's file ID) and signed for the source instead.
+func TestProxyBypass(t *testing.T) {
+	var got *http.Request
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Clone(context.Background())
+		w.Write([]byte("abc"))
+	}))
+	defer upstream.Close()
+	st := openStore(t, "", [4]byte{127, 0, 0, 1})
+	srv, _ := startServer(t, Config{
+		Groups:           []Group{{Name: "group1", Store: st, StorePathCount: 1}},
+		URLHaveGroupName: true,
+		SourceURL:        func(fileid.ID) (string, bool) { return upstream.URL, true },
+		Now:              fixtureNow,
+		Token: TokenConfig{Check: true, Secret: secret, TTL: 900 * time.Second,
+			BypassHeader: "X-Depot-Internal", BypassValue: "let-me-in"},
+	})
+	resp, body := fetch(t, "GET", srv.URL+"/"+idBin+"?x=1", map[string]string{"X-Depot-Internal": "let-me-in"})
+	if resp.StatusCode != 200 || string(body) != "abc" || got == nil {
+		t.Fatalf("status %d body %q", resp.StatusCode, body)
+	}
+	if v := got.Header.Get("X-Depot-Internal"); v != "" {
+		t.Errorf("bypass header forwarded to the source: %q", v)
+	}
+	q, err := url.ParseQuery(got.URL.RawQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := strconv.ParseInt(q.Get("ts"), 10, 64)
+	remote := strings.TrimPrefix(idBin, "group1/")
+	if err := token.Verify(secret, remote, q.Get("token"), ts, fixtureNow(), token.Policy{TTL: time.Minute}); err != nil || q.Get("x") != "1" || q.Get("redirect") != "1" {
+		t.Errorf("upstream query %q: token check %v", got.URL.RawQuery, err)
+	}
+	if _, err := New(Config{Groups: []Group{{Name: "group1", Store: st, StorePathCount: 1}},
+		Token: TokenConfig{BypassHeader: "X-Depot-Internal"}}); err == nil {
+		t.Error("New accepted a bypass header with an empty value")
 	}
 }
 

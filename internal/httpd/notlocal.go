@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/token"
 )
 
 // notLocal answers a request for a file that is not on this node: a miss in a configured
@@ -32,16 +33,32 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 	if !ok {
 		return h.fail(w, r, http.StatusBadGateway, "the source node of this file is unknown")
 	}
-	target := base + r.URL.EscapedPath()
-	if r.URL.RawQuery == "" {
-		target += "?redirect=1"
-	} else {
-		target += "?" + r.URL.RawQuery + "&redirect=1"
-	}
+	query := r.URL.RawQuery
 	if h.cfg.ResponseMode == Redirect {
-		return h.redirect(w, r, target)
+		return h.redirect(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
 	}
-	return h.proxyTo(w, r, target)
+	if h.cfg.Token.Check && h.bypassed(r) {
+		// The bypass header stays on this node (the source is named by the client's file
+		// ID); a request it let through is signed for the source instead.
+		if _, has := queryValue(query, "token"); !has {
+			if _, remote, ok := splitPath(r.URL.Path, h.cfg.URLHaveGroupName); ok {
+				ts := h.cfg.Now().Unix()
+				if query != "" {
+					query += "&"
+				}
+				query += "token=" + token.Sign(h.cfg.Token.Secret, remote, ts) + "&ts=" + itoa(ts)
+			}
+		}
+	}
+	return h.proxyTo(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
+}
+
+// appendRedirect adds the loop guard redirect=1 to a raw query.
+func appendRedirect(query string) string {
+	if query == "" {
+		return "redirect=1"
+	}
+	return query + "&redirect=1"
 }
 
 // sourceBase returns the base URL of the ID's source node: Config.SourceURL, or by default
@@ -132,6 +149,12 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string)
 		return h.fail(w, r, http.StatusBadGateway, "cannot build the request to the source node")
 	}
 	copyEndToEnd(req.Header, r.Header)
+	// Credentials stay here: the source node is named by the file ID, which the client chose.
+	delete(req.Header, "Cookie")
+	delete(req.Header, "Authorization")
+	if h.bypassKey != "" {
+		delete(req.Header, h.bypassKey)
+	}
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
 			host = strings.Join(prior, ", ") + ", " + host

@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"crypto/subtle"
 	"net/http"
 
 	"github.com/depotfs/depot/internal/token"
@@ -11,10 +12,8 @@ import (
 // or a bad token with no token_check_fail file) or 200 (serve the token_check_fail file).
 func (h *Handler) checkToken(r *http.Request, remote string) (status int, msg string, ok bool) {
 	tc := &h.cfg.Token
-	if h.bypassKey != "" {
-		if v := r.Header[h.bypassKey]; len(v) > 0 && v[0] == tc.BypassValue {
-			return 0, "", true
-		}
+	if h.bypassed(r) {
+		return 0, "", true
 	}
 	tok, okTok := queryValue(r.URL.RawQuery, "token")
 	tsRaw, okTS := queryValue(r.URL.RawQuery, "ts")
@@ -35,4 +34,13 @@ func (h *Handler) checkToken(r *http.Request, remote string) (status int, msg st
 		return http.StatusOK, "", false
 	}
 	return http.StatusBadRequest, "anti-steal token rejected: " + err.Error(), false
+}
+
+// bypassed reports whether r carries the token-bypass header with its configured value.
+func (h *Handler) bypassed(r *http.Request) bool {
+	if h.bypassKey == "" {
+		return false
+	}
+	v := r.Header[h.bypassKey]
+	return len(v) > 0 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(h.cfg.Token.BypassValue)) == 1
 }

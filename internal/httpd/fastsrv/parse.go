@@ -14,6 +14,7 @@ import (
 // status and message to answer before closing.
 func (c *conn) readRequest() (int, string) {
 	scanned := 0
+	started := false // the header deadline runs from the request's first byte
 	for {
 		data := c.buffered()
 		if skip := leadingEmptyLines(data); skip > 0 { // RFC 9112 §2.2
@@ -35,8 +36,12 @@ func (c *conn) readRequest() (int, string) {
 		}
 		if len(data) == 0 {
 			c.deadline(c.srv.cfg.IdleTimeout)
-		} else if scanned == 0 || c.w-c.r == len(data) {
+			started = false
+		} else if !started {
+			// Set once per request and never pushed back while the header is incomplete,
+			// so a client trickling bytes cannot hold the connection open.
 			c.deadline(c.srv.cfg.ReadHeaderTimeout)
+			started = true
 		}
 		if err := c.fill(); err != nil {
 			if len(c.buffered()) > 0 {

@@ -192,6 +192,34 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
+// TestSlowHeader: a client trickling its header one byte at a time, each byte well within the
+// header timeout, is still cut off once the header as a whole is late (slowloris).
+func TestSlowHeader(t *testing.T) {
+	_, addr := start(t, Config{Handler: testHandler(t), IdleTimeout: time.Minute, ReadHeaderTimeout: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closed := make(chan struct{})
+	go func() {
+		c.Read(make([]byte, 1)) // returns when the server closes the connection
+		close(closed)
+	}()
+	header := "GET /small HTTP/1.1\r\nHost: x\r\nX-Pad: " + strings.Repeat("a", 400)
+	for i := range len(header) {
+		select {
+		case <-closed:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := c.Write([]byte{header[i]}); err != nil {
+			return
+		}
+	}
+	t.Fatalf("the server kept a connection whose header took %d×50ms to arrive", len(header))
+}
+
 // TestShutdown: Shutdown answers the request in flight, closes idle connections and returns.
 func TestShutdown(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
