@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/depotfs/depot/internal/fileid"
 )
@@ -80,7 +81,7 @@ func (s *Store) PutReplica(ctx context.Context, id fileid.ID, r io.Reader, o Rep
 	mu := s.lockFor(id.Name())
 	mu.Lock()
 	defer mu.Unlock()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := ensureDir(dir); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("disk: replica %s: %w", id, osErr(err))
 	}
@@ -104,4 +105,20 @@ func (s *Store) PutReplica(ctx context.Context, id fileid.ID, r io.Reader, o Rep
 		return fmt.Errorf("disk: replica %s: %w", id, osErr(err))
 	}
 	return nil
+}
+
+// ensureDir creates data/XX/YY when a peer with more sub-directories sends a file into one
+// this store never made, and fsyncs the parents it created so the new entries survive a crash.
+func ensureDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	xx := filepath.Dir(dir)
+	if err := syncDir(xx); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(xx))
 }
