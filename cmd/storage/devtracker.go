@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
+	"time"
+
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 
-	"google.golang.org/grpc"
-
 	"github.com/depotfs/depot/internal/conf"
-	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/tracker"
+	"github.com/depotfs/depot/proto/trackerpb"
 )
 
 // devTrackerConf is the embedded tracker's tracker.conf written by "storage -dev".
@@ -63,64 +61,20 @@ func writeDevTrackerConfig(dir string) (trackerConf, clientConf string, err erro
 	return trackerConf, clientConf, nil
 }
 
-// devTracker is the in-process tracker of "storage -dev".
-type devTracker struct {
-	Addr string
-	db   *meta.DB
-	srv  *tracker.Server
-	gs   *grpc.Server
-	stop context.CancelFunc
-	done chan struct{}
-}
-
-// startDevTracker starts a single tracker from tracker.conf (state in a bbolt file below
-// its base_path) and serves it until Close.
-func startDevTracker(confPath string, stderr io.Writer) (*devTracker, error) {
+// startDevTracker starts the single tracker of "storage -dev" from tracker.conf (its own
+// leader, state in a bbolt file below its base_path) and serves it until Close.
+func startDevTracker(confPath string, stderr io.Writer) (*tracker.Node, error) {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
 	tc, err := conf.LoadTracker(confPath, boot)
 	if err != nil {
 		return nil, err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(tc.LogLevel)})).With("component", "tracker")
-	dataDir := filepath.Join(tc.BasePath, "data")
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("tracker data folder: %w", err)
-	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(tc.BindAddr, fmt.Sprint(tc.Port)))
+	node, err := tracker.StartNode(tracker.NodeConfig{Tracker: *tc, Single: true, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("embedded tracker (%s): %w", confPath, err)
 	}
-	db, err := meta.Open(filepath.Join(dataDir, "depot-tracker.db"), meta.Options{Logger: log})
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	srv, err := tracker.New(tracker.Config{Tracker: *tc, Meta: db, Addr: addr, Logger: log})
-	if err != nil {
-		db.Close()
-		ln.Close()
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &devTracker{Addr: addr, db: db, srv: srv, gs: grpc.NewServer(), stop: cancel, done: make(chan struct{})}
-	srv.Register(d.gs)
-	go func() {
-		if err := d.gs.Serve(ln); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			log.Error("tracker stopped", "err", err)
-		}
-	}()
-	go func() { defer close(d.done); _ = srv.Run(ctx) }()
-	log.Info("embedded tracker ready", "grpc", addr, "data", dataDir)
-	return d, nil
-}
-
-// Close stops the tracker and closes its bbolt file.
-func (d *devTracker) Close() error {
-	d.gs.GracefulStop()
-	d.stop()
-	<-d.done
-	return errors.Join(d.srv.Close(), d.db.Close())
+	return node, nil
 }
 
 func printDevTrackerHelp(w io.Writer, trackerAddr, clientConf string) {
@@ -130,4 +84,29 @@ The node reports to the tracker embedded in this process:
   go run ./cmd/fdfs -c %[2]s upload README.md    # the tracker picks the storage
   go run ./cmd/fdfs -c %[2]s monitor             # groups, storages and their state
 `, trackerAddr, clientConf)
+}
+
+// waitActive polls the embedded tracker until a storage is ACTIVE on it (the node's first
+// heartbeat), so that the commands printed next work at once; it gives up after timeout.
+func waitActive(ctx context.Context, trk *tracker.Node, timeout time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if resp, err := trk.Server().ListGroups(ctx, &trackerpb.ListGroupsRequest{}); err == nil {
+			for _, g := range resp.GetGroups() {
+				for _, s := range g.GetStorages() {
+					if s.GetStatusName() == "ACTIVE" {
+						return true
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -65,8 +66,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer trk.Close()
 		return serve(ctx, p, "", stderr, func(addrs nodeAddrs) {
+			if !waitActive(ctx, trk, 10*time.Second) {
+				fmt.Fprintln(stderr, "storage: the node has not reported to the embedded tracker yet; tracker commands may fail for a moment")
+			}
 			printDevHelp(stdout, p, addrs)
-			printDevTrackerHelp(stdout, trk.Addr, clientConf)
+			printDevTrackerHelp(stdout, trk.Addr(), clientConf)
 		})
 	case *confPath == "":
 		fs.Usage()

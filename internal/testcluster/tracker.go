@@ -2,22 +2,18 @@ package testcluster
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/tracker"
-	"github.com/depotfs/depot/proto/trackerpb"
 )
 
 // Tracker is one tracker of a Cluster. Stop and Restart keep its address, ports and bbolt
@@ -86,7 +82,7 @@ func (tr *Tracker) start() error {
 		NewCoordinator: func(a tracker.Applier) (tracker.Coordinator, error) {
 			c, err := consensus.New(consensus.Config{
 				NodeID: tr.Addr, BindAddr: tr.Host, GossipPort: tr.gossipPort, RaftPort: tr.raftPort,
-				GRPCAddr: tr.Addr, DataDir: dataDir, Resolve: resolveGossip, Applier: a,
+				GRPCAddr: tr.Addr, DataDir: dataDir, Resolve: tracker.ResolveGossip, Applier: a,
 				Logger: log.With("component", "consensus"), Timers: consensus.FastTimers(),
 				Reachable: tr.c.reachable(tr.Host),
 			})
@@ -94,7 +90,7 @@ func (tr *Tracker) start() error {
 				return nil, err
 			}
 			tr.coord = c
-			return raftCoordinator{c}, nil
+			return c, nil
 		},
 	})
 	if err != nil {
@@ -179,42 +175,4 @@ func (tr *Tracker) Peers() []tracker.Peer {
 		return nil
 	}
 	return tr.srv.Coordinator().Peers()
-}
-
-// resolveGossip asks the tracker at grpcAddr for its gossip address.
-func resolveGossip(ctx context.Context, grpcAddr string) (string, error) {
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	info, err := trackerpb.NewTrackerServiceClient(conn).TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
-	if err != nil {
-		return "", fmt.Errorf("tracker info of %s: %w", grpcAddr, err)
-	}
-	return info.GetGossipAddr(), nil
-}
-
-// raftCoordinator adapts *consensus.Coordinator to tracker.Coordinator (as cmd/tracker
-// does): the length of a storage's tracker_server list is the cluster size to expect.
-type raftCoordinator struct{ *consensus.Coordinator }
-
-var _ tracker.Coordinator = raftCoordinator{}
-
-func (c raftCoordinator) AddPeers(grpcAddrs []string) {
-	if len(grpcAddrs) > 0 {
-		c.SetExpect(len(grpcAddrs))
-	}
-	c.Coordinator.AddPeers(grpcAddrs)
-}
-
-func (c raftCoordinator) Peers() []tracker.Peer {
-	ps := c.Coordinator.Peers()
-	out := make([]tracker.Peer, len(ps))
-	for i, p := range ps {
-		out[i] = tracker.Peer(p)
-	}
-	return out
 }
