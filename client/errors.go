@@ -10,7 +10,9 @@ import (
 )
 
 // Errors returned by Client methods wrap one of these (test with errors.Is). Canceled and
-// timed-out calls wrap context.Canceled and context.DeadlineExceeded.
+// timed-out calls wrap context.Canceled and context.DeadlineExceeded; a call canceled by its
+// connection closing (Close, or a storage going away), not by its context, wraps
+// ErrUnavailable.
 var (
 	ErrNotFound    = errors.New("file not found")
 	ErrInvalid     = errors.New("invalid argument")             // bad file ID, size mismatch, wrong group, bad option
@@ -39,8 +41,11 @@ func (e *rpcError) Unwrap() error { return e.kind }
 // GRPCStatus lets grpc's status.FromError see the original code.
 func (e *rpcError) GRPCStatus() *status.Status { return status.New(e.code, e.msg) }
 
-// fromStatus translates an error from a gRPC call into an error wrapping a sentinel.
-func fromStatus(op string, err error) error {
+// fromStatus translates an error from a gRPC call made with ctx into an error wrapping a
+// sentinel. Canceled wraps context.Canceled only when ctx is done: a call the caller did not
+// cancel was canceled by its connection closing (or by the storage), which is
+// ErrUnavailable, so that tracker mode retries it.
+func fromStatus(ctx context.Context, op string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -51,7 +56,11 @@ func fromStatus(op string, err error) error {
 		}
 		return fmt.Errorf("depot client: %s: %w: %w", op, ErrServer, err)
 	}
-	return &rpcError{op: op, code: st.Code(), msg: st.Message(), kind: sentinel(st.Code())}
+	kind := sentinel(st.Code())
+	if st.Code() == codes.Canceled && ctx.Err() == nil {
+		kind = ErrUnavailable
+	}
+	return &rpcError{op: op, code: st.Code(), msg: st.Message(), kind: kind}
 }
 
 func sentinel(c codes.Code) error {

@@ -13,7 +13,7 @@ func (c *Client) Delete(ctx context.Context, fileID string) error {
 		return c.trk.onUpdate(ctx, "delete", fileID, func(s *Client) error { return s.Delete(ctx, fileID) })
 	}
 	_, err := c.rpc.Delete(ctx, &storagepb.DeleteRequest{FileId: fileID})
-	return fromStatus("delete", err)
+	return fromStatus(ctx, "delete", err)
 }
 
 // Truncate sets an appender file's size (at most its current size).
@@ -22,7 +22,7 @@ func (c *Client) Truncate(ctx context.Context, fileID string, size int64) error 
 		return c.trk.onUpdate(ctx, "truncate", fileID, func(s *Client) error { return s.Truncate(ctx, fileID, size) })
 	}
 	_, err := c.rpc.Truncate(ctx, &storagepb.TruncateRequest{FileId: fileID, Size: size})
-	return fromStatus("truncate", err)
+	return fromStatus(ctx, "truncate", err)
 }
 
 // Metadata returns a file's metadata; a file without metadata gives an empty map.
@@ -34,7 +34,7 @@ func (c *Client) Metadata(ctx context.Context, fileID string) (map[string]string
 	}
 	resp, err := c.rpc.GetMetadata(ctx, &storagepb.GetMetadataRequest{FileId: fileID})
 	if err != nil {
-		return nil, fromStatus("get metadata", err)
+		return nil, fromStatus(ctx, "get metadata", err)
 	}
 	m := resp.GetMetadata()
 	if m == nil {
@@ -49,7 +49,7 @@ func (c *Client) SetMetadata(ctx context.Context, fileID string, m map[string]st
 		return c.trk.onUpdate(ctx, "set metadata", fileID, func(s *Client) error { return s.SetMetadata(ctx, fileID, m, merge) })
 	}
 	_, err := c.rpc.SetMetadata(ctx, &storagepb.SetMetadataRequest{FileId: fileID, Metadata: m, Merge: merge})
-	return fromStatus("set metadata", err)
+	return fromStatus(ctx, "set metadata", err)
 }
 
 // Kind is the sort of file an ID names.
@@ -92,7 +92,7 @@ func (c *Client) Info(ctx context.Context, fileID string) (FileInfo, error) {
 	}
 	r, err := c.rpc.FileInfo(ctx, &storagepb.FileInfoRequest{FileId: fileID})
 	if err != nil {
-		return FileInfo{}, fromStatus("file info", err)
+		return FileInfo{}, fromStatus(ctx, "file info", err)
 	}
 	fi := FileInfo{
 		Size:     r.GetSize(),

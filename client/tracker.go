@@ -36,8 +36,20 @@ type trackerMode struct {
 	next     atomic.Int32 // index of the tracker that answered last
 
 	mu       sync.Mutex
-	storages map[string]*Client
+	storages map[string]*pooled
 	closed   bool
+}
+
+// pooled is a storage Client shared by the calls of a trackerMode. A call holds it from
+// storage to release. A dropped one leaves the pool at once but is closed only when its
+// last call releases it: a storage call failing must not cut the other calls on the same
+// connection, which may still succeed (and if not, fail on their own and retry).
+type pooled struct {
+	*Client
+	addr    string
+	refs    int  // calls holding it; guarded by trackerMode.mu
+	dropped bool // out of the pool: closed when refs reaches 0
+	shut    bool // closed (by trackerMode.close, with calls in flight)
 }
 
 type trackerConn struct {
@@ -47,7 +59,7 @@ type trackerConn struct {
 }
 
 func newTrackerMode(cfg Config) (*trackerMode, error) {
-	t := &trackerMode{cfg: cfg, log: cfg.Logger, storages: map[string]*Client{}}
+	t := &trackerMode{cfg: cfg, log: cfg.Logger, storages: map[string]*pooled{}}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
 	}
@@ -87,7 +99,10 @@ func (t *trackerMode) close() error {
 	t.mu.Lock()
 	t.closed = true
 	storages := t.storages
-	t.storages = map[string]*Client{}
+	t.storages = map[string]*pooled{}
+	for _, p := range storages {
+		p.dropped, p.shut = true, true
+	}
 	t.mu.Unlock()
 	var errs []error
 	for _, c := range storages {
@@ -144,55 +159,82 @@ func fromTracker(op, addr string, err error) error {
 }
 
 // storage returns the pooled Client for a storage, connecting when there is none or the
-// pooled one's connection failed. An error here means nothing was sent to the storage.
-func (t *trackerMode) storage(b *trackerpb.StorageBrief) (*Client, string, error) {
+// pooled one's connection failed. The caller must release it when its call is over. An
+// error here means nothing was sent to the storage.
+func (t *trackerMode) storage(b *trackerpb.StorageBrief) (*pooled, error) {
 	addr := net.JoinHostPort(b.GetAddr(), strconv.Itoa(int(b.GetPort())))
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return nil, addr, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
+		return nil, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
 	}
-	c := t.storages[addr]
-	if c != nil {
-		if s := c.conn.GetState(); s != connectivity.TransientFailure && s != connectivity.Shutdown {
+	var stale *pooled
+	if p := t.storages[addr]; p != nil {
+		if s := p.conn.GetState(); s != connectivity.TransientFailure && s != connectivity.Shutdown {
+			p.refs++
 			t.mu.Unlock()
-			return c, addr, nil
+			return p, nil
 		}
-		delete(t.storages, addr)
-		c.Close()
+		if t.dropLocked(p) {
+			stale = p
+		}
 	}
 	t.mu.Unlock()
+	if stale != nil {
+		stale.Close()
+	}
 	timeout := t.cfg.DialTimeout
 	if timeout <= 0 || timeout > trackerTimeout {
 		timeout = trackerTimeout
 	}
 	c, err := New(Config{Storage: addr, Secret: t.cfg.Secret, DialTimeout: timeout, Logger: t.cfg.Logger})
 	if err != nil {
-		return nil, addr, err
+		return nil, err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if old := t.storages[addr]; old != nil {
-		c.Close()
-		return old, addr, nil
-	}
 	if t.closed {
 		c.Close()
-		return nil, addr, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
+		return nil, fmt.Errorf("depot client: %w: client closed", ErrInvalid)
 	}
-	t.storages[addr] = c
-	return c, addr, nil
+	if old := t.storages[addr]; old != nil {
+		c.Close()
+		old.refs++
+		return old, nil
+	}
+	p := &pooled{Client: c, addr: addr, refs: 1}
+	t.storages[addr] = p
+	return p, nil
 }
 
-// dropStorage forgets a pooled storage client whose calls fail.
-func (t *trackerMode) dropStorage(addr string) {
+// release ends a call's hold on p, closing p if it was dropped and this was the last call.
+func (t *trackerMode) release(p *pooled) {
 	t.mu.Lock()
-	c := t.storages[addr]
-	delete(t.storages, addr)
+	p.refs--
+	last := p.dropped && !p.shut && p.refs == 0
 	t.mu.Unlock()
-	if c != nil {
-		c.Close()
+	if last {
+		p.Close()
 	}
+}
+
+// dropStorage takes p, whose call failed, out of the pool (when it is still the pooled
+// Client of its storage); it is closed once no call holds it.
+func (t *trackerMode) dropStorage(p *pooled) {
+	t.mu.Lock()
+	last := t.storages[p.addr] == p && t.dropLocked(p)
+	t.mu.Unlock()
+	if last {
+		p.Close()
+	}
+}
+
+// dropLocked takes p out of the pool and reports whether no call holds it (the caller
+// closes it then). t.mu is held.
+func (t *trackerMode) dropLocked(p *pooled) bool {
+	delete(t.storages, p.addr)
+	p.dropped = true
+	return p.refs == 0
 }
 
 // newTrackerClient returns a Client in tracker mode once one tracker accepts a connection.

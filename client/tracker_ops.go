@@ -104,9 +104,10 @@ func (t *trackerMode) onUpdate(ctx context.Context, op, fileID string, fn func(*
 	for {
 		b, err := t.queryUpdate(ctx, op, fileID)
 		if err == nil {
-			var c *Client
-			if c, _, err = t.storage(b); err == nil {
-				return fn(c)
+			var p *pooled
+			if p, err = t.storage(b); err == nil {
+				defer t.release(p)
+				return fn(p.Client)
 			}
 		}
 		if !transient(err) || !rt.again(ctx) {
@@ -124,13 +125,15 @@ func (t *trackerMode) onFetch(ctx context.Context, op, fileID string, fn func(*C
 		list, err := t.queryFetch(ctx, op, fileID)
 		if err == nil {
 			for _, b := range list {
-				c, addr, cerr := t.storage(b)
+				p, cerr := t.storage(b)
 				if cerr == nil {
-					if cerr = fn(c); cerr == nil {
-						return nil
+					cerr = fn(p.Client)
+					if cerr != nil && transient(cerr) {
+						t.dropStorage(p)
 					}
-					if transient(cerr) {
-						t.dropStorage(addr)
+					t.release(p)
+					if cerr == nil {
+						return nil
 					}
 				}
 				err = cerr

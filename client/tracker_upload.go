@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"strconv"
 
 	"github.com/depotfs/depot/proto/storagepb"
 	"github.com/depotfs/depot/proto/trackerpb"
@@ -88,25 +90,26 @@ func (t *trackerMode) upload(ctx context.Context, op string, r io.Reader, h *sto
 			if !data.rewind() {
 				return "", fmt.Errorf("depot client: %s: %w: the data was partly sent and cannot be read again (pass an io.Seeker to allow retries)", op, ErrUnavailable)
 			}
-			var c *Client
-			var addr string
-			c, addr, err = t.storage(target)
-			if err == nil {
+			var p *pooled
+			if p, err = t.storage(target); err == nil {
 				var id string
 				var endSent bool
-				id, endSent, err = c.uploadAttempt(ctx, op, data, h)
+				id, endSent, err = p.uploadAttempt(ctx, op, data, h)
 				if err == nil {
+					t.release(p)
 					return id, nil
 				}
 				if transient(err) {
-					t.dropStorage(addr)
+					t.dropStorage(p)
 					if endSent {
 						pinned = target
 					}
 				}
+				t.release(p)
 			}
 			if pinned != nil {
-				t.log.Warn("upload outcome unknown: retrying on the same storage with the same token", "storage", addr, "err", err)
+				t.log.Warn("upload outcome unknown: retrying on the same storage with the same token",
+					"storage", net.JoinHostPort(pinned.GetAddr(), strconv.Itoa(int(pinned.GetPort()))), "err", err)
 			}
 		}
 		var re *readError
@@ -153,7 +156,7 @@ func (c *Client) uploadAttempt(ctx context.Context, op string, r io.Reader, h *s
 	defer cancel()
 	stream, err := c.rpc.Upload(ctx)
 	if err != nil {
-		return "", false, fromStatus(op, err)
+		return "", false, fromStatus(ctx, op, err)
 	}
 	sendErr := stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Header{Header: h}})
 	var readErr error
@@ -167,19 +170,19 @@ func (c *Client) uploadAttempt(ctx context.Context, op string, r io.Reader, h *s
 		cancel()
 		return "", false, &readError{fmt.Errorf("depot client: %s: reading data: %w", op, readErr)}
 	case sendErr != nil && !errors.Is(sendErr, io.EOF):
-		return "", false, fromStatus(op, sendErr)
+		return "", false, fromStatus(ctx, op, sendErr)
 	case sendErr != nil:
 		// The call ended before the end of the stream was sent: the storage answered early
 		// (an error, or the file ID of a known token) or the connection broke.
 		resp := new(storagepb.UploadResponse)
 		if err := stream.RecvMsg(resp); err != nil {
-			return "", false, fromStatus(op, err)
+			return "", false, fromStatus(ctx, op, err)
 		}
 		return resp.GetFileId(), false, nil
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return "", true, fromStatus(op, err)
+		return "", true, fromStatus(ctx, op, err)
 	}
 	return resp.GetFileId(), true, nil
 }

@@ -73,9 +73,9 @@ func (c *Client) upload(ctx context.Context, op string, r io.Reader, h *storagep
 	defer cancel()
 	stream, err := c.rpc.Upload(ctx)
 	if err != nil {
-		return "", fromStatus(op, err)
+		return "", fromStatus(ctx, op, err)
 	}
-	if err := c.stream(cancel, op, r,
+	if err := c.stream(ctx, cancel, op, r,
 		func() error {
 			return stream.Send(&storagepb.UploadRequest{Msg: &storagepb.UploadRequest_Header{Header: h}})
 		},
@@ -87,7 +87,7 @@ func (c *Client) upload(ctx context.Context, op string, r io.Reader, h *storagep
 	}
 	resp, err := stream.CloseAndRecv()
 	if err != nil {
-		return "", fromStatus(op, err)
+		return "", fromStatus(ctx, op, err)
 	}
 	return resp.GetFileId(), nil
 }
@@ -102,10 +102,10 @@ func (c *Client) Append(ctx context.Context, fileID string, r io.Reader, size in
 	defer cancel()
 	stream, err := c.rpc.Append(ctx)
 	if err != nil {
-		return fromStatus("append", err)
+		return fromStatus(ctx, "append", err)
 	}
 	h := &storagepb.AppendHeader{FileId: fileID, Size: announced(size)}
-	if err := c.stream(cancel, "append", r,
+	if err := c.stream(ctx, cancel, "append", r,
 		func() error {
 			return stream.Send(&storagepb.AppendRequest{Msg: &storagepb.AppendRequest_Header{Header: h}})
 		},
@@ -116,7 +116,7 @@ func (c *Client) Append(ctx context.Context, fileID string, r io.Reader, size in
 		return err
 	}
 	_, err = stream.CloseAndRecv()
-	return fromStatus("append", err)
+	return fromStatus(ctx, "append", err)
 }
 
 // Modify overwrites an appender file from offset (at most its size) with r.
@@ -128,10 +128,10 @@ func (c *Client) Modify(ctx context.Context, fileID string, offset int64, r io.R
 	defer cancel()
 	stream, err := c.rpc.Modify(ctx)
 	if err != nil {
-		return fromStatus("modify", err)
+		return fromStatus(ctx, "modify", err)
 	}
 	h := &storagepb.ModifyHeader{FileId: fileID, Offset: offset, Size: announced(size)}
-	if err := c.stream(cancel, "modify", r,
+	if err := c.stream(ctx, cancel, "modify", r,
 		func() error {
 			return stream.Send(&storagepb.ModifyRequest{Msg: &storagepb.ModifyRequest_Header{Header: h}})
 		},
@@ -142,14 +142,14 @@ func (c *Client) Modify(ctx context.Context, fileID string, offset int64, r io.R
 		return err
 	}
 	_, err = stream.CloseAndRecv()
-	return fromStatus("modify", err)
+	return fromStatus(ctx, "modify", err)
 }
 
 // stream sends the header and then r in chunks from a pooled buffer. A read error cancels
 // the call (so the storage drops what it got) and is returned. A send that fails with
 // io.EOF means the server ended the call: stream returns nil and the caller's CloseAndRecv
 // reports the server's status.
-func (c *Client) stream(cancel context.CancelFunc, op string, r io.Reader, header func() error, send func([]byte) error) error {
+func (c *Client) stream(ctx context.Context, cancel context.CancelFunc, op string, r io.Reader, header func() error, send func([]byte) error) error {
 	sendErr := header()
 	var readErr error
 	if sendErr == nil {
@@ -160,7 +160,7 @@ func (c *Client) stream(cancel context.CancelFunc, op string, r io.Reader, heade
 		cancel()
 		return fmt.Errorf("depot client: %s: reading data: %w", op, readErr)
 	case sendErr != nil && !errors.Is(sendErr, io.EOF):
-		return fromStatus(op, sendErr)
+		return fromStatus(ctx, op, sendErr)
 	}
 	return nil
 }
@@ -195,7 +195,7 @@ func (c *Client) Download(ctx context.Context, fileID string, w io.Writer, offse
 	defer cancel()
 	stream, err := c.rpc.Download(ctx, &storagepb.DownloadRequest{FileId: fileID, Offset: offset, Length: length})
 	if err != nil {
-		return 0, fromStatus("download", err)
+		return 0, fromStatus(ctx, "download", err)
 	}
 	var written int64
 	for {
@@ -204,7 +204,7 @@ func (c *Client) Download(ctx context.Context, fileID string, w io.Writer, offse
 			return written, nil
 		}
 		if err != nil {
-			return written, fromStatus("download", err)
+			return written, fromStatus(ctx, "download", err)
 		}
 		n, err := w.Write(m.GetData())
 		written += int64(n)
