@@ -18,9 +18,10 @@ import (
 )
 
 // TestConcurrentUploadsSurviveStorageKill runs a tracker and 2 storages (group1 and
-// group2) as processes and 16 SDK uploaders sharing one tracker-mode Client. Mid-run a
-// storage is SIGKILLed and, a moment later, restarted (with DEPOT_FULL=1: more uploads and
-// three kills, of either storage).
+// group2) as processes and 16 SDK uploaders sharing one tracker-mode Client making 600
+// uploads. Six times during the run a storage (each in turn) is SIGKILLed and, a moment
+// later, restarted; with DEPOT_FULL=1, 3000 uploads and ten kills. (With one kill in 300
+// uploads the old SDK failed 1 run in 10; with six in 600, 5 runs of 5, 1 to 7 uploads each.)
 //
 // It asserts that no upload fails: the uploads in flight to the dying storage, whose pooled
 // connection the SDK drops under the other uploaders' feet, are retried (on the other
@@ -31,9 +32,9 @@ func TestConcurrentUploadsSurviveStorageKill(t *testing.T) {
 		t.Skip("builds and runs the binaries")
 	}
 	const workers = 16
-	uploads, kills := 300, 1
+	uploads, kills := 600, 6
 	if os.Getenv("DEPOT_FULL") == "1" {
-		uploads, kills = 3000, 3
+		uploads, kills = 3000, 10
 	}
 	trackerBin, storageBin := buildBinaries(t)
 	root := t.TempDir()
