@@ -308,3 +308,29 @@ func TestConcurrentChanges(t *testing.T) {
 		t.Errorf("metadata outlives its file: %v", err)
 	}
 }
+
+// TestSlaveNeverTakesAMetadataName: a slave named "<x>-m" must not become the metadata
+// file of a later slave "<x>", and a slave "<x>-m" must not be made once "<x>" exists.
+func TestSlaveNeverTakesAMetadataName(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}})
+	master := uploadBytes(t, s, []byte("master"), UploadOptions{Ext: "jpg"})
+	victim, err := s.UploadSlave(t.Context(), master, "_x", "txt-m", strings.NewReader("VICTIM"), 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UploadSlave(t.Context(), master, "_x", "txt", strings.NewReader("second"), 6); !errors.Is(err, ErrExists) {
+		t.Fatalf("slave whose metadata name is %s = %v, want ErrExists", victim, err)
+	}
+	if got, _ := readAll(t, s, victim); string(got) != "VICTIM" {
+		t.Errorf("victim after the refused slave: %q", got)
+	}
+
+	// The other direction: "<x>" first, then "<x>-m" is refused as its metadata name.
+	if _, err := s.UploadSlave(t.Context(), master, "_y", "txt", strings.NewReader("y"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UploadSlave(t.Context(), master, "_y", "txt-m", strings.NewReader("m"), 1); !errors.Is(err, ErrInvalid) {
+		t.Errorf("slave named as another file's metadata = %v, want ErrInvalid", err)
+	}
+}

@@ -206,3 +206,11 @@ func isMetaFile(p *storePath, id fileid.ID) bool {
 	_, err := os.Lstat(p.data + rel[:len(rel)-len(metaSuffix)])
 	return err == nil
 }
+
+// metaTaken reports whether the metadata name of a new file at path ("<path>-m") is already
+// taken by a file: a slave named like that, or a leftover. A new file there would read and
+// overwrite that file as its metadata, and deleting it would delete that file too.
+func metaTaken(path string) bool {
+	_, err := os.Lstat(path + metaSuffix)
+	return err == nil
+}

@@ -73,6 +73,10 @@ func (s *Store) Upload(ctx context.Context, r io.Reader, o UploadOptions) (filei
 				return fileid.ID{}, fmt.Errorf("disk: upload %s: %w", id, err)
 			}
 		}
+		if metaTaken(dir + id.Name()) {
+			s.log.Warn("generated file name's metadata name is another file; regenerating", "id", id.String())
+			continue
+		}
 		err = renameNoReplace(tmp, dir+id.Name())
 		if err == nil {
 			if err := syncDir(dir); err != nil {
@@ -111,6 +115,9 @@ func (s *Store) UploadSlave(ctx context.Context, master fileid.ID, prefix, ext s
 	final := p.data + id.RelPath()
 	if isMetaFile(p, id) {
 		return fileid.ID{}, fmt.Errorf("disk: slave %s: name of a metadata file: %w", id, ErrInvalid)
+	}
+	if metaTaken(final) {
+		return fileid.ID{}, fmt.Errorf("disk: slave %s: its metadata name %s%s is another file: %w", id, id.Name(), metaSuffix, ErrExists)
 	}
 	if _, err := os.Lstat(final); err == nil {
 		return fileid.ID{}, fmt.Errorf("disk: slave %s: %w", id, ErrExists)
