@@ -17,7 +17,7 @@ import (
 // Errors. Every returned error wraps one of these, with the id or path that failed.
 var (
 	ErrNotFound    = errors.New("file not found")
-	ErrNoSpace     = errors.New("no space left on store path (reserved_storage_space)")
+	ErrNoSpace     = errors.New("no space left on store path")
 	ErrReadOnly    = errors.New("store path is read-only")
 	ErrTruncated   = errors.New("upload truncated: fewer bytes than announced")
 	ErrTooLarge    = errors.New("upload larger than announced")
@@ -213,6 +213,9 @@ func (s *Store) hasRoom(p *storePath, size int64) (bool, error) {
 // choosePath returns the store path for a new file: index, or round robin over the
 // writable paths with room when index < 0.
 func (s *Store) choosePath(index int, size int64) (*storePath, error) {
+	if index < -1 {
+		return nil, fmt.Errorf("disk: store path index %d (want -1 to let the store choose, or 0..%d): %w", index, len(s.paths)-1, ErrInvalid)
+	}
 	if index >= 0 {
 		if index >= len(s.paths) {
 			return nil, fmt.Errorf("disk: store path index %d (have %d): %w", index, len(s.paths), ErrInvalid)
@@ -226,7 +229,7 @@ func (s *Store) choosePath(index int, size int64) (*storePath, error) {
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("disk: %s: %w", p.dir, ErrNoSpace)
+			return nil, fmt.Errorf("disk: %s: within reserved_storage_space: %w", p.dir, ErrNoSpace)
 		}
 		return p, nil
 	}
@@ -283,7 +286,7 @@ func stripe(name string) uint32 {
 func osErr(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+		return fmt.Errorf("%w: disk full: %w", ErrNoSpace, err)
 	case errors.Is(err, syscall.EROFS), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("%w: %w", ErrReadOnly, err)
 	case errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ENOTDIR), errors.Is(err, syscall.ENAMETOOLONG):

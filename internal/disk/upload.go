@@ -125,7 +125,7 @@ func (s *Store) UploadSlave(ctx context.Context, master fileid.ID, prefix, ext s
 	if ok, err := s.hasRoom(p, size); err != nil {
 		return fileid.ID{}, err
 	} else if !ok {
-		return fileid.ID{}, fmt.Errorf("disk: slave %s: %s: %w", id, p.dir, ErrNoSpace)
+		return fileid.ID{}, fmt.Errorf("disk: slave %s: %s: within reserved_storage_space: %w", id, p.dir, ErrNoSpace)
 	}
 	tmp, _, _, _, err := s.writeTemp(ctx, p, r, size)
 	if err != nil {

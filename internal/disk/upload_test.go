@@ -431,3 +431,41 @@ func TestOpenOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestUploadNegativePathIndex: only -1 means "the store chooses"; other negative indexes are
+// refused and leave nothing on disk.
+func TestUploadNegativePathIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}})
+	for _, idx := range []int{-2, -7, -1 << 31} {
+		_, err := s.Upload(t.Context(), bytes.NewReader([]byte("x")), UploadOptions{PathIndex: idx, Size: 1})
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("Upload with store path index %d = %v, want ErrInvalid", idx, err)
+		}
+	}
+	if files := listFiles(t, dir); len(files) != 0 {
+		t.Errorf("files on disk after refused uploads: %v", files)
+	}
+	if _, err := s.Upload(t.Context(), bytes.NewReader([]byte("x")), UploadOptions{PathIndex: -1, Size: 1}); err != nil {
+		t.Errorf("Upload with index -1 = %v", err)
+	}
+}
+
+// TestDiskFullIsSaidSo: a write that the kernel refuses with ENOSPC (here /dev/full) is
+// ErrNoSpace worded as a full disk naming the file, not as reserved_storage_space.
+func TestDiskFullIsSaidSo(t *testing.T) {
+	f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skipf("no /dev/full: %v", err)
+	}
+	defer f.Close()
+	s := openStore(t, Options{Paths: []PathConfig{{Dir: t.TempDir()}}})
+	_, _, err = s.copyIn(t.Context(), f, 0, bytes.NewReader([]byte("data")), 4)
+	if !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("write to a full disk = %v, want ErrNoSpace", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "disk full") || !strings.Contains(msg, "/dev/full") || strings.Contains(msg, "reserved_storage_space") {
+		t.Errorf("full-disk error %q: want \"disk full\" and the file, not reserved_storage_space", msg)
+	}
+}
