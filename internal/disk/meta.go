@@ -17,6 +17,10 @@ const (
 	metaRecordSep  = '\x01'
 	MaxMetaNameLen = 64  // FastDFS FDFS_MAX_META_NAME_LEN
 	MaxMetaValLen  = 256 // FastDFS FDFS_MAX_META_VALUE_LEN
+	// MaxMetaSize bounds a file's encoded metadata, however it was set (replace, merge,
+	// upload, replication): 64 KiB holds over 200 records of the longest name and value and
+	// stays far below the 4 MiB of one gRPC message, so the SDK can always read it back.
+	MaxMetaSize = 64 << 10
 )
 
 // parseMeta decodes a metadata file. Empty records are skipped; a record without the field
@@ -123,7 +127,11 @@ func (s *Store) SetMeta(id fileid.ID, m map[string]string, merge bool) error {
 		}
 		return nil
 	}
-	if err := s.replaceFile(p, path, formatMeta(m)); err != nil {
+	b := formatMeta(m)
+	if len(b) > MaxMetaSize {
+		return fmt.Errorf("disk: set metadata %s: %d records, %d bytes encoded, over the limit of %d bytes: %w", id, len(m), len(b), MaxMetaSize, ErrInvalid)
+	}
+	if err := s.replaceFile(p, path, b); err != nil {
 		return fmt.Errorf("disk: set metadata %s: %w", id, err)
 	}
 	return nil

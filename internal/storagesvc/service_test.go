@@ -2,6 +2,7 @@ package storagesvc_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/storagesvc"
 	"github.com/depotfs/depot/internal/storagesvc/svctest"
 	"github.com/depotfs/depot/proto/storagepb"
@@ -65,6 +67,7 @@ func TestUploadProtocol(t *testing.T) {
 		{"two headers", []*storagepb.UploadRequest{header(normal), chunk([]byte("a")), header(normal)}, codes.InvalidArgument},
 		{"size below -1", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: -1, Size: -2})}, codes.InvalidArgument},
 		{"trunk kind", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{Kind: storagepb.FileKind_FILE_KIND_TRUNK, StorePathIndex: -1, Size: -1})}, codes.InvalidArgument},
+		{"store path index -2", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: -2, Size: -1}), chunk([]byte("data"))}, codes.InvalidArgument},
 		{"missing store path", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: 7, Size: -1})}, codes.InvalidArgument},
 		{"slave of malformed master", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{Kind: storagepb.FileKind_FILE_KIND_SLAVE, MasterFileId: "group1/x", Prefix: "_s", Size: -1})}, codes.InvalidArgument},
 		{"bad metadata", []*storagepb.UploadRequest{header(&storagepb.UploadHeader{StorePathIndex: -1, Size: -1, Metadata: map[string]string{"": "x"}}), chunk([]byte("data"))}, codes.InvalidArgument},
@@ -175,5 +178,59 @@ func TestUploadTokenRetryStoresOnce(t *testing.T) {
 	}
 	if r, err := sendUpload(t, c, header(h3), chunk([]byte("hello"))); err != nil || r.GetFileId() == "" {
 		t.Errorf("retry after a failed upload = %v, %v", r, err)
+	}
+}
+
+// TestMetadataSizeBounded: merging metadata into a file again and again stops at
+// disk.MaxMetaSize with InvalidArgument, and what is stored stays readable over gRPC.
+func TestMetadataSizeBounded(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	resp, err := sendUpload(t, c, header(&storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: -1}), chunk([]byte("data")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.GetFileId()
+	val := strings.Repeat("v", disk.MaxMetaValLen)
+	refused := false
+	for i := 0; i < 2*disk.MaxMetaSize/disk.MaxMetaValLen; i++ {
+		md := map[string]string{fmt.Sprintf("key%05d", i): val}
+		_, err := c.SetMetadata(t.Context(), &storagepb.SetMetadataRequest{FileId: id, Metadata: md, Merge: true})
+		if status.Code(err) == codes.InvalidArgument {
+			refused = true
+			if !strings.Contains(err.Error(), "limit") {
+				t.Errorf("refusal %q does not name the limit", err)
+			}
+			break
+		}
+		if err != nil {
+			t.Fatalf("merge %d: %v", i, err)
+		}
+	}
+	if !refused {
+		t.Fatalf("merges never refused past %d bytes", disk.MaxMetaSize)
+	}
+	got, err := c.GetMetadata(t.Context(), &storagepb.GetMetadataRequest{FileId: id})
+	if err != nil {
+		t.Fatalf("GetMetadata after the refused merge: %v", err)
+	}
+	n := 0
+	for k, v := range got.GetMetadata() {
+		n += len(k) + len(v) + 2
+	}
+	if n > disk.MaxMetaSize || len(got.GetMetadata()) == 0 {
+		t.Errorf("stored metadata %d records, about %d bytes; limit %d", len(got.GetMetadata()), n, disk.MaxMetaSize)
+	}
+	// An upload carrying metadata over the limit is refused and stores nothing.
+	big := map[string]string{}
+	for i := 0; i < 2*disk.MaxMetaSize/disk.MaxMetaValLen; i++ {
+		big[fmt.Sprintf("k%05d", i)] = val
+	}
+	before := srv.Files(t)
+	if _, err := sendUpload(t, c, header(&storagepb.UploadHeader{StorePathIndex: -1, Size: -1, Metadata: big}), chunk([]byte("data"))); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("upload with %d bytes of metadata = %v, want InvalidArgument", len(big)*disk.MaxMetaValLen, err)
+	}
+	if after := srv.Files(t); !slices.Equal(before, after) {
+		t.Errorf("refused upload changed the store:\nbefore %v\nafter  %v", before, after)
 	}
 }
