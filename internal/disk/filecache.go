@@ -53,6 +53,7 @@ type cacheEntry struct {
 	f      *os.File
 	fd     int
 	nlink  uint64 // links when opened (normal files)
+	size   int64  // bytes when opened (trunk slots are checked against it)
 	opened time.Time
 	refs   int // the map's (while in it) and each reader's
 }
@@ -117,8 +118,11 @@ func (c *FileCache) Open(id fileid.ID) (File, FileHandle, error) {
 			continue
 		}
 		typ, err := readTrunkHeader(e.f, id, slot)
+		size, _ := id.Size()
+		if err == nil {
+			err = slotEndCheck(id, slot, size, e.size) // a grown trunk file: fresh descriptor below
+		}
 		if err == nil && typ != trunkLink {
-			size, _ := id.Size()
 			return File{F: e.f, Offset: int64(slot.Offset) + trunkHeaderSize, Size: size, ModTime: id.Created()}, h, nil
 		}
 		h.Release()
@@ -167,7 +171,7 @@ func (c *FileCache) acquire(k cacheKey, p *storePath, id fileid.ID, slot fileid.
 		syscall.Close(fd)
 		return nil, &os.PathError{Op: "open", Path: name, Err: syscall.EISDIR}
 	}
-	e := &cacheEntry{f: os.NewFile(uintptr(fd), name), fd: fd, nlink: uint64(st.Nlink), opened: now, refs: 2} // the map's and the caller's
+	e := &cacheEntry{f: os.NewFile(uintptr(fd), name), fd: fd, nlink: uint64(st.Nlink), size: st.Size, opened: now, refs: 2} // the map's and the caller's
 	c.mu.Lock()
 	if old := c.files[k]; old != nil {
 		c.dropLocked(k, old)

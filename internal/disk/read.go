@@ -88,6 +88,10 @@ func (s *Store) openTrunk(p *storePath, id fileid.ID, slot fileid.TrunkSlot, fol
 		return File{}, fmt.Errorf("disk: open %s: %w: %w", id, ErrNotFound, err)
 	}
 	size, _ := id.Size()
+	if err := slotInFile(f, id, slot, size); err != nil {
+		f.Close()
+		return File{}, err
+	}
 	if typ == trunkLink {
 		defer f.Close()
 		return s.followLink(f, id, slot, size, followLink)
@@ -213,4 +217,23 @@ func isMetaFile(p *storePath, id fileid.ID) bool {
 func metaTaken(path string) bool {
 	_, err := os.Lstat(path + metaSuffix)
 	return err == nil
+}
+
+// slotInFile checks that the slot of id, as far as its file size reaches, lies within the trunk
+// file f: a header may claim more bytes than the file holds (a truncated or crafted trunk
+// file), and no header may go out for bytes that are not there.
+func slotInFile(f *os.File, id fileid.ID, slot fileid.TrunkSlot, size int64) error {
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("disk: open %s: stat trunk file: %w", id, osErr(err))
+	}
+	return slotEndCheck(id, slot, size, st.Size())
+}
+
+// slotEndCheck is slotInFile for a trunk file of fileSize bytes.
+func slotEndCheck(id fileid.ID, slot fileid.TrunkSlot, size, fileSize int64) error {
+	if end := int64(slot.Offset) + trunkHeaderSize + size; end > fileSize {
+		return fmt.Errorf("disk: open %s: slot at %d ends at byte %d, past the trunk file's %d: %w", id, slot.Offset, end, fileSize, ErrNotFound)
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/depotfs/depot/internal/fileid"
 )
@@ -140,5 +141,38 @@ func TestUploadStreams(t *testing.T) {
 	info, err := s.Stat(id)
 	if err != nil || info.Size != size {
 		t.Errorf("Stat = %+v, %v", info, err)
+	}
+}
+
+// TestTrunkSlotPastFileEnd: a slot whose header (and name) claims more bytes than the trunk
+// file holds is not found, through Store.Open and the file cache, so no response header goes
+// out for bytes that are not there.
+func TestTrunkSlotPastFileEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, Options{Paths: []PathConfig{{Dir: dir}}, SubdirCount: 1})
+	trunk := filepath.Join(dir, "data", "00", "00", "000007")
+	whole := writeSlot(t, trunk, trunkRegular, 0, 256, []byte("hello"))
+	cut := writeSlot(t, trunk, trunkRegular, 256, 1<<20, bytes.Repeat([]byte("z"), 1<<19))
+	if err := os.Truncate(trunk, 256+trunkHeaderSize+100); err != nil {
+		t.Fatal(err)
+	}
+	c := NewFileCache(s, time.Hour, 0)
+	defer c.Close()
+	if _, err := s.Open(cut); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Store.Open of a slot past the trunk file's end = %v, want ErrNotFound", err)
+	}
+	for range 2 { // the second time from the cached descriptor
+		if _, h, err := c.Open(cut); !errors.Is(err, ErrNotFound) {
+			h.Release()
+			t.Errorf("FileCache.Open of a slot past the trunk file's end = %v, want ErrNotFound", err)
+		}
+		f, h, err := c.Open(whole)
+		if err != nil || f.Size != 5 {
+			t.Errorf("FileCache.Open of the whole slot = %+v, %v", f, err)
+		}
+		h.Release()
+	}
+	if got, _ := readAll(t, s, whole); string(got) != "hello" {
+		t.Errorf("whole slot reads %q", got)
 	}
 }
