@@ -122,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 		Handler:           s.handler,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
+		SendTimeout:       sc.NetworkTimeout,
 		Logger:            log.With("component", "http"),
 	})
 	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)

@@ -2,6 +2,7 @@ package fastsrv
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -47,6 +48,8 @@ type conn struct {
 
 	deadlineAt  time.Time     // read deadline last set
 	deadlineFor time.Duration // the timeout it was set for
+	wdeadlineAt time.Time     // write deadline last set
+	wprogress   bool          // bytes moved since the write deadline was set
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
@@ -144,12 +147,46 @@ func (c *conn) send(b []byte, flags uintptr) error {
 		return err
 	}
 	c.wpend, c.werr, c.wflags = b, nil, flags
-	err := c.rc.Write(c.writeFn)
-	c.wpend = nil
-	if err != nil {
-		return err
+	c.wdeadline(false)
+	for {
+		err := c.rc.Write(c.writeFn)
+		if err != nil && c.sendStalled(err) {
+			continue
+		}
+		c.wpend = nil
+		if err != nil {
+			return err
+		}
+		return c.werr
 	}
-	return c.werr
+}
+
+// wdeadline sets the write deadline to now+SendTimeout; like deadline, one that is less than
+// 1/8 of the timeout (at most a second) short of that is kept unless force is set.
+func (c *conn) wdeadline(force bool) {
+	d := c.srv.cfg.SendTimeout
+	at := time.Now().Add(d)
+	if !force && at.Sub(c.wdeadlineAt) < min(d/8, time.Second) {
+		return
+	}
+	c.wdeadlineAt, c.wprogress = at, false
+	c.nc.SetWriteDeadline(at)
+}
+
+// sendStalled is called with a write's error: for a passed write deadline after which bytes
+// still moved it sets a new deadline and reports true (write on); a deadline with no progress
+// is a client that stopped reading: counted, logged, and the error stands.
+func (c *conn) sendStalled(err error) bool {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	if c.wprogress {
+		c.wdeadline(true)
+		return true
+	}
+	c.srv.sendTimeouts.Add(1)
+	c.srv.cfg.Logger.Info("send timeout: the client took no bytes; closing", "remote", c.nc.RemoteAddr().String(), "timeout", c.srv.cfg.SendTimeout)
+	return false
 }
 
 // writeRaw is called by RawConn.Write with the socket: it writes what it can of c.wpend and
@@ -161,6 +198,7 @@ func (c *conn) writeRaw(fd uintptr) bool {
 		switch errno {
 		case 0:
 			c.wpend = c.wpend[n:]
+			c.wprogress = c.wprogress || n > 0
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false

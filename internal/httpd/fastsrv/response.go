@@ -218,7 +218,18 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			if err := w.flushMore(); err != nil {
 				return 0, err
 			}
-			n, err := rf.ReadFrom(lr)
+			var n int64
+			var err error
+			w.c.wdeadline(false)
+			for {
+				var m int64
+				m, err = rf.ReadFrom(lr)
+				n += m
+				w.c.wprogress = w.c.wprogress || m > 0
+				if err == nil || lr.N == 0 || !w.c.sendStalled(err) {
+					break
+				}
+			}
 			w.sent += n
 			return n, w.setErr(err)
 		}

@@ -20,6 +20,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout bounds the wait for the next request on a keep-alive connection (0 = 5m).
 	IdleTimeout time.Duration
+	// SendTimeout ends a connection whose response moves no byte to the client for this long
+	// (a client that stopped reading): it is checked per write and across a sendfile body,
+	// and a stalled connection is closed within about twice the timeout (0 = 60s).
+	SendTimeout time.Duration
 	// MaxHeaderBytes bounds the request line plus headers (0 = 64 KiB).
 	MaxHeaderBytes int
 	// CopyBelow: a file body of at most this many bytes is read into the response buffer and
@@ -48,7 +52,13 @@ type Server struct {
 	conns    map[*conn]struct{}
 	closing  atomic.Bool
 	shutdown atomic.Bool
+
+	sendTimeouts atomic.Int64 // connections closed for a client that stopped reading
 }
+
+// SendTimeouts reports how many connections were closed because their client took no bytes
+// for Config.SendTimeout.
+func (s *Server) SendTimeouts() int64 { return s.sendTimeouts.Load() }
 
 const (
 	readBufSize     = 4 << 10
@@ -65,6 +75,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = 60 * time.Second
 	}
 	if cfg.MaxHeaderBytes <= 0 {
 		cfg.MaxHeaderBytes = defaultMaxHdr
