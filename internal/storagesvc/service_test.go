@@ -2,11 +2,13 @@ package storagesvc_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -232,5 +234,41 @@ func TestMetadataSizeBounded(t *testing.T) {
 	}
 	if after := srv.Files(t); !slices.Equal(before, after) {
 		t.Errorf("refused upload changed the store:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// TestCancelledUploadLeavesNothing: a client that sends a whole upload and cancels its call
+// before reading the answer saw the upload fail, so no file may be stored for it.
+func TestCancelledUploadLeavesNothing(t *testing.T) {
+	srv := svctest.Start(t)
+	c := rawClient(t, srv)
+	before := srv.Files(t)
+	for i := range 20 {
+		ctx, cancel := context.WithCancel(t.Context())
+		stream, err := c.Upload(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := []byte(fmt.Sprintf("cancelled upload %d", i))
+		stream.Send(header(&storagepb.UploadHeader{Ext: "txt", StorePathIndex: -1, Size: int64(len(body))}))
+		stream.Send(chunk(body))
+		stream.CloseSend()
+		cancel()
+		if _, err := stream.CloseAndRecv(); status.Code(err) != codes.Canceled {
+			t.Fatalf("upload %d: CloseAndRecv after cancel = %v, want Canceled", i, err)
+		}
+	}
+	// Give the server time to finish the calls it was still running, then look.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		after := srv.Files(t)
+		if slices.Equal(before, after) {
+			if time.Now().After(deadline) {
+				return
+			}
+		} else if time.Now().After(deadline) {
+			t.Fatalf("cancelled uploads left files:\nbefore %v\nafter  %v", before, after)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

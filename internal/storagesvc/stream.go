@@ -114,6 +114,14 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 		}
 	}
 	id, err := s.upload(stream, h, r, beforeCommit)
+	if err == nil && stream.Context().Err() != nil {
+		// The client cancelled after its last message: it sees the upload fail, so the
+		// file must not stay (nor be journaled and replicated).
+		if derr := s.store.Delete(id); derr != nil {
+			s.log.Warn("upload cancelled and the file could not be removed", "file_id", id.String(), "err", derr)
+		}
+		err = fmt.Errorf("upload %s: %w", id, stream.Context().Err())
+	}
 	if err == nil {
 		err = s.journal(Change{Op: 'C', ID: id})
 	}
