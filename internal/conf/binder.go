@@ -215,6 +215,11 @@ func (b *binder) storePaths(def0 string) []StorePath {
 	if count < 1 || count > maxStorePaths {
 		e, _ := b.get("store_path_count")
 		b.fail(e, invalid(fmt.Sprintf("store_path_count (want 1..%d)", maxStorePaths), e.Value))
+		// The store_pathN keys are known keys all the same: only the count is wrong.
+		for i := range maxStorePaths {
+			b.known[[2]string{b.section, fmt.Sprintf("store_path%d", i)}] = true
+			b.known[[2]string{b.section, fmt.Sprintf("store_path%d_readonly", i)}] = true
+		}
 		return nil
 	}
 	paths := make([]StorePath, count)

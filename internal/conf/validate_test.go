@@ -2,6 +2,7 @@ package conf
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -197,5 +198,20 @@ func TestErrorFormat(t *testing.T) {
 	e = &Error{File: "storage.conf", Key: "base_path", Err: ErrRequired}
 	if got, want := e.Error(), `storage.conf: key "base_path": required key missing`; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestBadStorePathCountOnlyThatError: a bad store_path_count is the one complaint; the
+// store_pathN keys beside it are not also reported as unknown.
+func TestBadStorePathCountOnlyThatError(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"storage.conf": "base_path=/a\ngroup_name=g\nstore_path_count = 0\nstore_path0 = /data0\nstore_path1_readonly = true\n"})
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	_, err := LoadStorage(filepath.Join(dir, "storage.conf"), log)
+	if !errors.Is(err, ErrInvalidValue) || !strings.Contains(err.Error(), "store_path_count") {
+		t.Fatalf("err = %v, want the invalid store_path_count", err)
+	}
+	if strings.Contains(logs.String(), "unknown key") {
+		t.Errorf("a bad store_path_count also logged unknown keys:\n%s", logs.String())
 	}
 }
