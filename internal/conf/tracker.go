@@ -33,6 +33,7 @@ type Tracker struct {
 	ReservedStorageSpace       Reserved
 	LogLevel                   string
 	AllowHosts                 []string
+	AllowHostsAt               []string // "file:line" of each AllowHosts value, for errors
 	CheckActiveInterval        time.Duration
 	StorageIPChangedAutoAdjust bool
 	StorageSyncFileMaxDelay    time.Duration
@@ -149,6 +150,11 @@ func (t *Tracker) bind(b *binder) {
 	b.reserved("reserved_storage_space", &t.ReservedStorageSpace)
 	b.str("log_level", &t.LogLevel)
 	b.list("allow_hosts", &t.AllowHosts)
+	for _, e := range b.d.all(b.section, "allow_hosts") {
+		if e.Value != "" {
+			t.AllowHostsAt = append(t.AllowHostsAt, fmt.Sprintf("%s:%d", e.File, e.Line))
+		}
+	}
 	b.seconds("check_active_interval", &t.CheckActiveInterval)
 	b.boolean("storage_ip_changed_auto_adjust", &t.StorageIPChangedAutoAdjust)
 	b.seconds("storage_sync_file_max_delay", &t.StorageSyncFileMaxDelay)

@@ -55,6 +55,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	if err != nil {
+		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
 	dataDir := filepath.Join(tc.BasePath, "data")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("tracker data folder: %w", err)
@@ -82,11 +86,6 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return fail(err)
 	}
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
-	allow, err := ParseAllowHosts(tc.AllowHosts, lookupHost)
-	if err != nil {
-		srv.Close()
-		return fail(err)
-	}
 	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
 		gs:     grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(allow.UnaryInterceptor())),
 		served: make(chan error, 1), ran: make(chan error, 1)}
@@ -184,4 +183,19 @@ func advertiseHost(bind string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).IP.String()
+}
+
+// parseAllowHostsAt is ParseAllowHosts whose error names the file:line (at[i], when known) of
+// the first value that fails.
+func parseAllowHostsAt(values, at []string, lookup func(string) ([]string, error)) (*AllowList, error) {
+	allow, err := ParseAllowHosts(values, lookup)
+	if err == nil {
+		return allow, nil
+	}
+	for i, v := range values {
+		if _, verr := ParseAllowHosts([]string{v}, lookup); verr != nil && i < len(at) {
+			return nil, fmt.Errorf("%s: %w", at[i], verr)
+		}
+	}
+	return nil, err
 }
