@@ -76,7 +76,7 @@ func (s *Server) startReplication() {
 		Group: sc.GroupName, Store: s.store, Log: r.bl,
 		Concurrency: min(sc.SyncMaxThreads, 16), // 0 (auto): replica.DefaultConcurrency
 		Logger:      s.log.With("component", "replica"),
-	}, nil)
+	}, s.replicaDial)
 	r.wg.Go(func() {
 		t := time.NewTicker(membersPoll)
 		defer t.Stop()
@@ -244,4 +244,15 @@ func (r *replication) trackerClients() []trackerpb.TrackerServiceClient {
 		}
 	}
 	return r.trackers
+}
+
+// replicaDial connects to a member for replication from bind_addr (with client_bind), as the
+// tracker connections do, so the member sees the call come from this node's listed address.
+func (s *Server) replicaDial(addr string) (grpc.ClientConnInterface, func() error, error) {
+	sc := s.cfg.Storage
+	c, err := grpc.NewClient(addr, dialOptions(sc.BindAddr, sc.ClientBind, 5*time.Second)...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, c.Close, nil
 }

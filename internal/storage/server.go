@@ -125,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 		SendTimeout:       sc.NetworkTimeout,
 		Logger:            log.With("component", "http"),
 	})
-	s.grpcSrv = grpc.NewServer(cfg.GRPCOptions...)
+	s.grpcSrv = grpc.NewServer(append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)...)
 	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
 		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")}).Register(s.grpcSrv)
 	s.registerReplication()
