@@ -111,6 +111,7 @@ func TestFixtureTracker(t *testing.T) {
 		ReservedStorageSpace:           Reserved{Percent: 20},
 		LogLevel:                       "info",
 		AllowHosts:                     []string{"*"},
+		AllowHostsAt:                   []string{fixture(t, "tracker.conf") + ":25"},
 		CheckActiveInterval:            120 * time.Second,
 		StorageIPChangedAutoAdjust:     true,
 		StorageSyncFileMaxDelay:        86400 * time.Second,
