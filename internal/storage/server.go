@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -61,6 +62,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
+
+	stalledStreams atomic.Int64 // gRPC client streams ended by network_timeout
 }
 
 // New opens the node's store and prepares its servers without listening.
@@ -125,7 +128,13 @@ func New(cfg Config) (*Server, error) {
 		SendTimeout:       sc.NetworkTimeout,
 		Logger:            log.With("component", "http"),
 	})
-	s.grpcSrv = grpc.NewServer(append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)...)
+	opts := append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)
+	// A client stream silent for network_timeout ends (its partial file dropped).
+	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
+		s.log.Warn("grpc stream ended: no data from the client within network_timeout",
+			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
+	})))
+	s.grpcSrv = grpc.NewServer(opts...)
 	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
 		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")}).Register(s.grpcSrv)
 	s.registerReplication()

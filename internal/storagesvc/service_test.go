@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fileid"
 	"github.com/depotfs/depot/internal/storagesvc"
 	"github.com/depotfs/depot/internal/storagesvc/svctest"
 	"github.com/depotfs/depot/proto/storagepb"
@@ -270,5 +272,56 @@ func TestCancelledUploadLeavesNothing(t *testing.T) {
 			t.Fatalf("cancelled uploads left files:\nbefore %v\nafter  %v", before, after)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestStalledUploadTimesOut(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	var stalled atomic.Int32
+	srv := svctest.StartWith(t, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(idle, func(string) { stalled.Add(1) })))
+	c := rawClient(t, srv)
+	before := srv.Files(t)
+
+	// A slow but steady sender (a message every idle/3, 2*idle in all) is not cut.
+	stream, err := c.Upload(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(header(&storagepb.UploadHeader{Ext: "bin", StorePathIndex: -1, Size: -1}))
+	for range 6 {
+		time.Sleep(idle / 3)
+		if err := stream.Send(chunk(bytes.Repeat([]byte("s"), 1024))); err != nil {
+			t.Fatalf("steady sender cut: %v", err)
+		}
+	}
+	resp, err := stream.CloseAndRecv()
+	if err != nil {
+		t.Fatalf("steady upload: %v", err)
+	}
+	id, err := fileid.Parse(resp.GetFileId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Store.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+
+	// Header and 64 KiB, then silence: the call fails and nothing stays on disk.
+	stream, err = c.Upload(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Send(header(&storagepb.UploadHeader{Ext: "bin", StorePathIndex: -1, Size: 1 << 20}))
+	stream.Send(chunk(make([]byte, 64<<10)))
+	time.Sleep(3 * idle) // longer than idle, with nothing sent
+	_, err = stream.CloseAndRecv()
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("stalled upload: CloseAndRecv = %v, want DeadlineExceeded", err)
+	}
+	if stalled.Load() != 1 {
+		t.Fatalf("stalled callback ran %d times, want 1", stalled.Load())
+	}
+	if after := srv.Files(t); !slices.Equal(before, after) {
+		t.Fatalf("stalled upload left files:\nbefore %v\nafter  %v", before, after)
 	}
 }

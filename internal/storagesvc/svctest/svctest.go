@@ -30,7 +30,10 @@ type Server struct {
 }
 
 // Start opens a store in a temp dir and serves storagesvc on a loopback port.
-func Start(t testing.TB) *Server {
+func Start(t testing.TB) *Server { return StartWith(t) }
+
+// StartWith is Start with options for the gRPC server (interceptors under test).
+func StartWith(t testing.TB, opts ...grpc.ServerOption) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := disk.Open(disk.Options{
@@ -47,7 +50,7 @@ func Start(t testing.TB) *Server {
 	if err != nil {
 		t.Fatalf("svctest: listen: %v", err)
 	}
-	s := &Server{Addr: ln.Addr().String(), Store: store, Dir: dir, srv: grpc.NewServer()}
+	s := &Server{Addr: ln.Addr().String(), Store: store, Dir: dir, srv: grpc.NewServer(opts...)}
 	storagesvc.New(store, storagesvc.Options{Group: Group}).Register(s.srv)
 	served := make(chan struct{})
 	go func() {
