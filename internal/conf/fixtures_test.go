@@ -77,6 +77,7 @@ func TestFixtureStorage(t *testing.T) {
 			ServerPort:     8888,
 			AccessLog:      "/opt/fastdfs/logs/access.log",
 			ModFastDFSConf: fixture(t, "mod_fastdfs.conf"), // exists next to storage.conf
+			Controlled:     DefaultControlled(),
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

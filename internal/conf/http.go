@@ -18,6 +18,9 @@ type AntiSteal struct {
 	RefuseZeroTS   bool          // http.anti_steal.refuse_zero_ts: refuse ts=0 (never expires)
 	RefuseFutureTS bool          // http.anti_steal.refuse_future_ts: refuse ts > now+FutureSkew
 	FutureSkew     time.Duration // http.anti_steal.future_skew, seconds
+	// RefuseMD5Token (http.anti_steal.refuse_md5_token) refuses FastDFS md5 tokens: only
+	// Depot's signed URLs (HMAC-SHA256) pass, once every app signs the new kind.
+	RefuseMD5Token bool
 }
 
 // HTTPConf is http.conf, usually included into mod_fastdfs.conf.
@@ -42,7 +45,7 @@ var httpKeys = []string{
 	"http.multi_range.max_ranges", "http.anti_steal.check_token", "http.anti_steal.token_ttl",
 	"http.anti_steal.secret_key", "http.anti_steal.token_check_fail",
 	"http.anti_steal.refuse_zero_ts", "http.anti_steal.refuse_future_ts",
-	"http.anti_steal.future_skew",
+	"http.anti_steal.future_skew", "http.anti_steal.refuse_md5_token",
 }
 
 // DefaultHTTP returns the values used for keys absent from http.conf, with the built-in
@@ -100,6 +103,7 @@ func (h *HTTPConf) bind(b *binder) {
 	b.boolean("http.anti_steal.refuse_zero_ts", &a.RefuseZeroTS)
 	b.boolean("http.anti_steal.refuse_future_ts", &a.RefuseFutureTS)
 	b.seconds("http.anti_steal.future_skew", &a.FutureSkew)
+	b.boolean("http.anti_steal.refuse_md5_token", &a.RefuseMD5Token)
 	if h.DefaultContentType == "" {
 		h.DefaultContentType = DefaultHTTP().DefaultContentType
 	}

@@ -28,6 +28,32 @@ type StorageHTTP struct {
 	AccessLog      string // http.access_log: path, "" when off (default BasePath/logs/access.log)
 	ModFastDFSConf string // http.mod_fastdfs_conf: path of mod_fastdfs.conf, "" = module defaults
 	AdvertiseURL   string // http.advertise_url: base URL peers and clients use for this node
+
+	Controlled Controlled // controlled downloads: auth, limits, accounting, callback
+}
+
+// Controlled holds Depot's controlled-download keys of storage.conf (docs/controlled-downloads.md).
+// Sizes and rates take K, M and G suffixes; durations are whole seconds.
+type Controlled struct {
+	AuthRequestURL      string        // http.auth_request.url: asked before serving ("" = off)
+	AuthRequestTimeout  time.Duration // http.auth_request.timeout (5 s); past it the answer is 503
+	AuthRequestCacheTTL time.Duration // http.auth_request.cache_ttl (0 = ask every time)
+
+	XAccelPrefix   string        // http.x_accel.prefix: request paths proxied to the app ("" = off)
+	XAccelUpstream string        // http.x_accel.upstream: the app's base URL
+	XAccelTimeout  time.Duration // http.x_accel.timeout (10 s): connect and response headers
+
+	LimitRate      int64 // http.limit_rate: bytes/s per connection (0 = none)
+	LimitRateAfter int64 // http.limit_rate_after: bytes of a response sent before limit_rate applies
+	UserLimitRate  int64 // http.user_limit_rate: bytes/s shared by all connections of one user (0 = none)
+
+	Accounting           bool          // http.accounting.enabled (on by itself when a callback is set)
+	AccountingWindow     time.Duration // http.accounting.window (7 days)
+	AccountingMaxEntries int           // http.accounting.max_entries (1,000,000 user-file pairs)
+
+	CallbackURL      string        // http.completion_callback.url ("" = off)
+	CallbackTimeout  time.Duration // http.completion_callback.timeout (10 s per POST)
+	CallbackQueueMax int           // http.completion_callback.queue_max (100,000 events)
 }
 
 // Storage is storage.conf. Durations are whole seconds in the file unless noted.
@@ -113,7 +139,7 @@ func DefaultStorage() Storage {
 		CompressBinlogTime:        TimeOfDay{Hour: 1, Minute: 30},
 		CheckStorePathMark:        true,
 		ReservedStorageSpace:      Reserved{Bytes: 1024 << 20},
-		HTTP:                      StorageHTTP{ServerPort: 8888},
+		HTTP:                      StorageHTTP{ServerPort: 8888, Controlled: DefaultControlled()},
 	}
 }
 
@@ -204,6 +230,7 @@ func (s *Storage) bind(b *binder) {
 	}
 	b.str("http.mod_fastdfs_conf", &s.HTTP.ModFastDFSConf)
 	b.str("http.advertise_url", &s.HTTP.AdvertiseURL)
+	s.HTTP.Controlled.bind(b)
 	b.ignore(storageIgnored...)
 	// FastDFS 6.13+ per-log sections; Depot logs through slog and ignores them.
 	b.ignoreSection("error-log", "access-log")
@@ -286,6 +313,7 @@ func (s *Storage) Validate() error {
 			add(keyErr("http.advertise_url", invalid("URL (want http://host[:port])", u)))
 		}
 	}
+	errs = append(errs, s.HTTP.Controlled.validate()...)
 	return errors.Join(errs...)
 }
 

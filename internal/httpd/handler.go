@@ -136,14 +136,21 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if len(remote) < minRemote {
 		return h.fail(w, r, http.StatusBadRequest, "bad URL: file id too short")
 	}
+	var gr grant
 	if h.cfg.Token.Check {
-		if status, msg, ok := h.checkToken(r, remote); !ok {
+		if status, msg, ok := h.checkToken(r, remote, &gr); !ok {
 			if status == http.StatusOK {
 				return h.serveCheckFail(w, r)
 			}
 			return h.fail(w, r, status, msg)
 		}
 	}
+	return h.serveStored(w, r, groupName, remote, &gr)
+}
+
+// serveStored serves the remote file name of groupName ("" when the URL has none) for r,
+// whose credentials were checked and gave gr.
+func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, groupName, remote string, gr *grant) (int, int64) {
 	g := h.group(groupName)
 	if g != nil {
 		groupName = g.Name
@@ -166,7 +173,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 			f, th, err := tc.Open(id)
 			if err == nil {
 				defer th.Release()
-				return h.serveFile(w, r, id, f, true)
+				return h.serveFile(w, r, id, f, true, gr)
 			}
 			if !errors.Is(err, disk.ErrNotCached) {
 				return h.openFailed(w, r, id, err)
@@ -178,7 +185,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 		return h.openFailed(w, r, id, err)
 	}
 	defer f.F.Close()
-	return h.serveFile(w, r, id, f, false)
+	return h.serveFile(w, r, id, f, false, gr)
 }
 
 // openFailed answers a failed open of id: a missing file goes to notLocal, anything else is 500.

@@ -13,7 +13,7 @@ import (
 
 // serveFile answers a GET or HEAD for a file found here: conditionals, ranges, then the body.
 // shared means f.F comes from the trunk cache: read it only at explicit offsets.
-func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool) (int, int64) {
+func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool, gr *grant) (int, int64) {
 	size := f.Size
 	// Header values are formatted into one stack buffer and turned into one string at the
 	// end; each header gets a one-element slice of one shared backing array.
@@ -59,8 +59,18 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 		}
 	}
 	hd["Accept-Ranges"] = hvBytes
-	if fn, ok := queryValue(r.URL.RawQuery, "filename"); ok && fn != "" {
-		hd["Content-Disposition"] = []string{contentDisposition(fn)}
+	switch {
+	case gr.disposition != "":
+		hd["Content-Disposition"] = []string{gr.disposition}
+	case gr.filename != "":
+		hd["Content-Disposition"] = []string{contentDisposition(gr.filename)}
+	default:
+		if fn, ok := queryValue(r.URL.RawQuery, "filename"); ok && fn != "" {
+			hd["Content-Disposition"] = []string{contentDisposition(fn)}
+		}
+	}
+	if gr.ctype != "" {
+		ctype = []string{gr.ctype}
 	}
 	if h.cfg.FLV && len(r.Header["Range"]) == 0 && extOf(id.Name()) == h.cfg.FLVExtension {
 		start, n, ok, err := flvRange(r.URL.RawQuery, size)

@@ -10,7 +10,7 @@ import (
 // checkToken applies the anti-steal check to remote (the file ID without group, as in the
 // URL). ok is true when the request may proceed; otherwise status is 400 (missing token or ts,
 // or a bad token with no token_check_fail file) or 200 (serve the token_check_fail file).
-func (h *Handler) checkToken(r *http.Request, remote string) (status int, msg string, ok bool) {
+func (h *Handler) checkToken(r *http.Request, remote string, gr *grant) (status int, msg string, ok bool) {
 	tc := &h.cfg.Token
 	if h.bypassed(r) {
 		return 0, "", true
