@@ -50,6 +50,7 @@ type conn struct {
 	deadlineFor time.Duration // the timeout it was set for
 	wdeadlineAt time.Time     // write deadline last set
 	wprogress   bool          // bytes moved since the write deadline was set
+	sock        int64         // bytes written to the socket (AckWatcher offsets)
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
@@ -82,7 +83,7 @@ func (c *conn) serve() {
 			c.srv.cfg.Logger.Error("panic serving a request", "remote", c.req.RemoteAddr, "panic", p, "stack", string(debug.Stack()))
 		}
 		c.cancel()
-		c.nc.Close()
+		c.end()
 		c.releaseRead()
 		c.resp.release()
 		c.srv.forget(c)
@@ -108,6 +109,19 @@ func (c *conn) serve() {
 		}
 		c.state.Store(stateIdle)
 	}
+}
+
+// end closes the connection, or, when AckWatcher watches are pending on it, closes it for
+// writing (the client sees the end of the stream) and lets the sweeper close it once they
+// resolve.
+func (c *conn) end() {
+	if sw := c.srv.ackSw.Load(); sw != nil && sw.handOver(c) {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		return
+	}
+	c.nc.Close()
 }
 
 // readRaw is called by RawConn.Read with the socket: it reads what is there into the read
@@ -143,7 +157,8 @@ func (c *conn) write(b []byte) error { return c.send(b, 0) }
 // (the header before a sendfile body), so the header leaves in the body's first segment.
 func (c *conn) send(b []byte, flags uintptr) error {
 	if c.rc == nil || len(b) == 0 {
-		_, err := c.nc.Write(b)
+		n, err := c.nc.Write(b)
+		c.sock += int64(n)
 		return err
 	}
 	c.wpend, c.werr, c.wflags = b, nil, flags
@@ -198,6 +213,7 @@ func (c *conn) writeRaw(fd uintptr) bool {
 		switch errno {
 		case 0:
 			c.wpend = c.wpend[n:]
+			c.sock += int64(n)
 			c.wprogress = c.wprogress || n > 0
 		case syscall.EINTR:
 		case syscall.EAGAIN:

@@ -225,6 +225,7 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 				var m int64
 				m, err = rf.ReadFrom(lr)
 				n += m
+				w.c.sock += m
 				w.c.wprogress = w.c.wprogress || m > 0
 				if err == nil || lr.N == 0 || !w.c.sendStalled(err) {
 					break

@@ -30,7 +30,10 @@ type Config struct {
 	// sent with the header in one write; a larger one goes out with sendfile(2). 0 = 16 KiB;
 	// negative = always sendfile.
 	CopyBelow int64
-	Logger    *slog.Logger // nil = discard
+	// AckPoll is how often the acknowledged bytes of sockets with pending AckWatcher watches
+	// are read (0 = 100ms).
+	AckPoll time.Duration
+	Logger  *slog.Logger // nil = discard
 }
 
 // Connection states, for Shutdown.
@@ -54,6 +57,9 @@ type Server struct {
 	shutdown atomic.Bool
 
 	sendTimeouts atomic.Int64 // connections closed for a client that stopped reading
+
+	ackOnce sync.Once
+	ackSw   atomic.Pointer[ackSweeper] // nil until a handler first watches acknowledgements
 }
 
 // SendTimeouts reports how many connections were closed because their client took no bytes
@@ -84,6 +90,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxHeaderBytes < readBufSize {
 		cfg.MaxHeaderBytes = readBufSize
+	}
+	if cfg.AckPoll <= 0 {
+		cfg.AckPoll = 100 * time.Millisecond
 	}
 	if cfg.CopyBelow == 0 {
 		cfg.CopyBelow = defaultCopy
@@ -156,6 +165,9 @@ func (s *Server) Close() error {
 	for c := range s.conns {
 		c.nc.Close()
 	}
+	if sw := s.ackSw.Load(); sw != nil {
+		go sw.close() // resolves what is pending with what was acknowledged
+	}
 	return nil
 }
 
@@ -173,7 +185,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	t := time.NewTicker(shutdownPollGap)
 	defer t.Stop()
 	for {
-		if s.closeIdle() == 0 {
+		if s.closeIdle() == 0 && s.acksPending() == 0 {
+			if sw := s.ackSw.Load(); sw != nil {
+				sw.close()
+			}
 			return nil
 		}
 		select {

@@ -1,0 +1,153 @@
+package fastsrv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ackResult is what one watched response reported.
+type ackResult struct {
+	body, acked int64
+	copyErr     error
+}
+
+// ackHandler serves a file of size bytes with io.CopyN (sendfile) and watches how much of
+// the body the client acknowledged.
+func ackHandler(t *testing.T, size int64, out chan<- ackResult) http.Handler {
+	path := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("a"), int(size)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		w.Header()["Content-Length"] = []string{itoa(size)}
+		w.WriteHeader(http.StatusOK)
+		aw := w.(AckWatcher)
+		from := aw.Offset()
+		_, err = io.CopyN(w, f, size)
+		to := aw.Offset()
+		aw.WatchAck(from, to, func(acked int64) { out <- ackResult{body: to - from, acked: acked, copyErr: err} })
+	})
+}
+
+// bigSendBuffer gives the listener's accepted sockets a send buffer of 4 MiB (root) or the
+// system maximum, so that a response of a few hundred KiB is handed to the kernel whole.
+func bigSendBuffer(t *testing.T, ln net.Listener) {
+	rc, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.Control(func(fd uintptr) {
+		if syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUFFORCE, 4<<20) != nil {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_SNDBUF, 4<<20)
+		}
+	})
+}
+
+func startAck(t *testing.T, size int64, out chan ackResult) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigSendBuffer(t, ln)
+	s := New(Config{Handler: ackHandler(t, size, out), SendTimeout: 500 * time.Millisecond, AckPoll: 20 * time.Millisecond})
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return ln.Addr().String()
+}
+
+// dialTiny connects with a 4 KiB receive buffer (so unread bytes are not acknowledged) and
+// sends a GET.
+func dialTiny(t *testing.T, addr string) net.Conn {
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return nil
+	}}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := io.WriteString(c, "GET /f HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func waitAck(t *testing.T, out <-chan ackResult) ackResult {
+	t.Helper()
+	select {
+	case r := <-out:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("no acknowledgement report within 10s")
+		return ackResult{}
+	}
+}
+
+func TestAckWatcher(t *testing.T) {
+	const size = 256 << 10
+	t.Run("read whole", func(t *testing.T) {
+		out := make(chan ackResult, 1)
+		c := dialTiny(t, startAck(t, size, out))
+		resp, err := http.ReadResponse(bufioReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := io.Copy(io.Discard, resp.Body); n != size {
+			t.Fatalf("read %d bytes", n)
+		}
+		r := waitAck(t, out)
+		if r.acked != size || r.body != size {
+			t.Errorf("acked %d of %d, want all %d", r.acked, r.body, size)
+		}
+	})
+	t.Run("stops reading", func(t *testing.T) {
+		out := make(chan ackResult, 1)
+		c := dialTiny(t, startAck(t, size, out))
+		if _, err := io.ReadFull(c, make([]byte, 16<<10)); err != nil {
+			t.Fatal(err)
+		}
+		// The handler handed the whole body to the kernel; the client holds the connection
+		// open and reads no more.
+		r := waitAck(t, out)
+		if r.copyErr != nil {
+			t.Fatalf("the body was not handed to the kernel whole: %v", r.copyErr)
+		}
+		if r.acked >= size || r.acked < 8<<10 {
+			t.Errorf("acked %d of %d, want the part the client took (16 KiB read, 4 KiB buffer)", r.acked, size)
+		}
+	})
+	t.Run("closes early", func(t *testing.T) {
+		out := make(chan ackResult, 1)
+		c := dialTiny(t, startAck(t, size, out))
+		if _, err := io.ReadFull(c, make([]byte, 16<<10)); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		c.Close() // unread data: the kernel resets the connection
+		r := waitAck(t, out)
+		if r.acked >= size {
+			t.Errorf("acked %d of %d after an early close", r.acked, size)
+		}
+		if took := time.Since(start); took > 400*time.Millisecond {
+			t.Errorf("a reset took %v to resolve, want well under the 500ms send timeout", took)
+		}
+	})
+}
+
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
