@@ -60,7 +60,7 @@ type ackSweeper struct {
 	mu      sync.Mutex
 	pending []*watch
 	ended   map[*conn]int // connections that ended with watches pending → how many
-	closed  bool // set by close: later watches resolve at once
+	closed  bool          // set by close: later watches resolve at once
 	once    sync.Once
 	stop    chan struct{}
 	stopped chan struct{}
