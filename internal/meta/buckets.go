@@ -26,3 +26,12 @@ var (
 )
 
 var logBuckets = [][]byte{bucketLogEntries, bucketLogStable, bucketLogPeers}
+
+// Bucket names of a storage node's download-accounting file (DownloadStore), a bbolt file of
+// its own under the storage's base path, listed here with the others.
+var (
+	bucketDLProgress = []byte("dl-progress") // user "\x00" file ID → progress record (the accountant's)
+	bucketDLEvents   = []byte("dl-events")   // big-endian sequence → queued completion event
+)
+
+var downloadBuckets = [][]byte{bucketDLProgress, bucketDLEvents}

@@ -1,0 +1,225 @@
+package accounting
+
+import (
+	"container/list"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/depotfs/depot/internal/meta"
+)
+
+// Delivery is what one response delivered.
+type Delivery struct {
+	User    string // the user (signed URL, auth answer, X-Accel), or the client address
+	FileID  string // with group
+	Size    int64  // the whole file's size
+	Client  string // client address (host)
+	Conn    string // the connection (remote host:port): counts connections per download
+	Acked   []Span // file ranges the client acknowledged
+	Aborted bool   // the response ended before all it sent was acknowledged
+}
+
+// Completion is one completed download: the callback's JSON body.
+type Completion struct {
+	Event       string    `json:"event"` // "download.completed"
+	ID          string    `json:"id"`    // unique: receivers drop duplicates by it
+	FileID      string    `json:"file_id"`
+	User        string    `json:"user"`
+	Client      string    `json:"client"`
+	Size        int64     `json:"size"`
+	Connections int       `json:"connections"`
+	Started     time.Time `json:"started"`
+	Completed   time.Time `json:"completed"`
+}
+
+// Config configures an Accountant. Zero values take the defaults noted.
+type Config struct {
+	Window        time.Duration       // a union must complete within this of its first byte (7 days)
+	MaxEntries    int                 // (user, file) pairs kept (1,000,000)
+	Store         *meta.DownloadStore // nil = in memory only
+	QueueMax      int                 // completion events kept in the store's queue (100,000)
+	FlushInterval time.Duration       // how often changes are written (1 s)
+	Buffer        int                 // deliveries waiting for the goroutine (65,536)
+	// OnComplete, when set, is called on the Accountant's goroutine after each completion is
+	// durable (its event queued in Store); it must not block.
+	OnComplete func(Completion)
+	Now        func() time.Time // nil = time.Now
+	Logger     *slog.Logger     // nil = discard
+}
+
+// Stats are the Accountant's counters.
+type Stats struct {
+	Entries       int    // pairs held now
+	Completed     uint64 // downloads completed
+	Evicted       uint64 // pairs dropped to stay within MaxEntries
+	Expired       uint64 // unions restarted because the window passed
+	DroppedRecord uint64 // deliveries dropped because the goroutine lagged
+	DroppedEvents uint64 // queued events dropped because the queue was full
+}
+
+// Accountant merges deliveries into downloads. Record is safe for concurrent use.
+type Accountant struct {
+	cfg  Config
+	in   chan Delivery
+	sync chan chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+	once sync.Once
+
+	// owned by the goroutine
+	entries map[string]*entry
+	lru     *list.List // front = most recently active
+	dirty   map[string]bool
+	events  []Completion
+
+	mu    sync.Mutex // guards stats
+	stats Stats
+
+	dropped atomic.Uint64
+}
+
+// entry is one (user, file) pair's union; it is also the stored record.
+type entry struct {
+	User    string    `json:"u"`
+	FileID  string    `json:"f"`
+	Client  string    `json:"c"`
+	Size    int64     `json:"n"`
+	Spans   []Span    `json:"r"`
+	Conns   []string  `json:"k"` // distinct connections that delivered bytes (up to maxConns)
+	More    int       `json:"m"` // connections beyond maxConns
+	Started time.Time `json:"t"`
+	key     string
+	elem    *list.Element
+}
+
+const maxConns = 64
+
+// New returns a running Accountant, with the pairs saved in cfg.Store loaded.
+func New(cfg Config) (*Accountant, error) {
+	if cfg.Window <= 0 {
+		cfg.Window = 7 * 24 * time.Hour
+	}
+	if cfg.MaxEntries <= 0 {
+		cfg.MaxEntries = 1_000_000
+	}
+	if cfg.QueueMax <= 0 {
+		cfg.QueueMax = 100_000
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = time.Second
+	}
+	if cfg.Buffer <= 0 {
+		cfg.Buffer = 65536
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Accountant{
+		cfg: cfg, in: make(chan Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
+		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{},
+	}
+	if err := a.load(); err != nil {
+		return nil, err
+	}
+	a.wg.Add(1)
+	go a.run()
+	return a, nil
+}
+
+// load reads the saved pairs, least recently started first.
+func (a *Accountant) load() error {
+	if a.cfg.Store == nil {
+		return nil
+	}
+	err := a.cfg.Store.EachProgress(func(k, v []byte) error {
+		e := &entry{}
+		if err := json.Unmarshal(v, e); err != nil {
+			a.cfg.Logger.Warn("accounting: dropping an unreadable record", "key", string(k), "err", err)
+			a.dirty[string(k)] = true
+			return nil
+		}
+		e.key = string(k)
+		a.entries[e.key] = e
+		e.elem = a.lru.PushFront(e)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("accounting: load: %w", err)
+	}
+	return nil
+}
+
+// Record queues d; it never blocks (a full queue drops d and counts it).
+func (a *Accountant) Record(d Delivery) {
+	select {
+	case a.in <- d:
+	default:
+		a.dropped.Add(1)
+	}
+}
+
+// Sync waits until every delivery recorded before it is merged and written.
+func (a *Accountant) Sync() {
+	ch := make(chan struct{})
+	select {
+	case a.sync <- ch:
+		<-ch
+	case <-a.done:
+	}
+}
+
+// Stats returns the counters.
+func (a *Accountant) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.stats
+	s.DroppedRecord = a.dropped.Load()
+	return s
+}
+
+// Close merges and writes what is queued and stops the goroutine.
+func (a *Accountant) Close() error {
+	a.once.Do(func() { close(a.done) })
+	a.wg.Wait()
+	return nil
+}
+
+func (a *Accountant) run() {
+	defer a.wg.Done()
+	t := time.NewTicker(a.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case d := <-a.in:
+			a.merge(d)
+		case <-t.C:
+			a.flush()
+		case ch := <-a.sync:
+			a.drain()
+			a.flush()
+			close(ch)
+		case <-a.done:
+			a.drain()
+			a.flush()
+			return
+		}
+	}
+}
+
+func (a *Accountant) drain() {
+	for {
+		select {
+		case d := <-a.in:
+			a.merge(d)
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package accounting
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/depotfs/depot/internal/meta"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func openStore(t *testing.T, path string) *meta.DownloadStore {
+	t.Helper()
+	s, err := meta.OpenDownloads(path, meta.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newAcct(t *testing.T, cfg Config) (*Accountant, *[]Completion) {
+	t.Helper()
+	var mu sync.Mutex
+	var got []Completion
+	cfg.OnComplete = func(c Completion) { mu.Lock(); got = append(got, c); mu.Unlock() }
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, &got
+}
+
+func dl(user, conn string, spans ...Span) Delivery {
+	return Delivery{User: user, FileID: "group1/M00/00/00/f.bin", Size: 1000, Client: "127.0.0.1", Conn: conn, Acked: spans}
+}
+
+func TestUnionAcrossConnections(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	a, got := newAcct(t, Config{Now: clk.now})
+	defer a.Close()
+	// 4 connections with overlapping and retried pieces; the last piece completes it.
+	a.Record(dl("alice", "c1", Span{0, 300}))
+	a.Record(dl("alice", "c2", Span{250, 600}))
+	a.Record(dl("alice", "c3", Span{250, 400})) // a retried piece
+	a.Record(dl("bob", "c9", Span{600, 1000}))  // another user: not alice's
+	a.Sync()
+	if len(*got) != 0 {
+		t.Fatalf("completed early: %+v", *got)
+	}
+	clk.add(time.Hour)
+	a.Record(dl("alice", "c4", Span{600, 1000}))
+	a.Sync()
+	if len(*got) != 1 {
+		t.Fatalf("completions = %d, want 1", len(*got))
+	}
+	c := (*got)[0]
+	if c.User != "alice" || c.Connections != 4 || c.Size != 1000 || c.Event != "download.completed" || c.ID == "" ||
+		!c.Completed.Equal(clk.now()) || !c.Started.Equal(clk.now().Add(-time.Hour)) {
+		t.Errorf("completion = %+v", c)
+	}
+	// A second full download counts again, starting from nothing.
+	a.Record(dl("alice", "c5", Span{0, 999}))
+	a.Sync()
+	if len(*got) != 1 {
+		t.Fatal("a partial second download completed")
+	}
+	a.Record(dl("alice", "c5", Span{999, 1000}))
+	a.Sync()
+	if len(*got) != 2 || (*got)[1].ID == c.ID {
+		t.Fatalf("second download: %d completions", len(*got))
+	}
+}
+
+func TestWindowAndBound(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	a, got := newAcct(t, Config{Now: clk.now, Window: 24 * time.Hour, MaxEntries: 3})
+	defer a.Close()
+	a.Record(dl("alice", "c1", Span{0, 500}))
+	a.Sync()
+	clk.add(25 * time.Hour)
+	a.Record(dl("alice", "c2", Span{500, 1000}))
+	a.Sync()
+	if len(*got) != 0 || a.Stats().Expired != 1 {
+		t.Fatalf("a union older than the window completed (%d) or was not expired (%+v)", len(*got), a.Stats())
+	}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5"} {
+		a.Record(dl(u, "c", Span{0, 10}))
+	}
+	a.Sync()
+	if s := a.Stats(); s.Entries != 3 || s.Evicted != 3 {
+		t.Errorf("after 6 pairs with room for 3: %+v", s)
+	}
+}
+
+func TestProgressSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "downloads.db")
+	st := openStore(t, path)
+	a, got := newAcct(t, Config{Store: st})
+	a.Record(dl("alice", "c1", Span{0, 400}))
+	a.Close()
+	st.Close()
+	if len(*got) != 0 {
+		t.Fatal("completed early")
+	}
+
+	st = openStore(t, path)
+	defer st.Close()
+	a, got = newAcct(t, Config{Store: st})
+	defer a.Close()
+	a.Record(dl("alice", "c2", Span{400, 1000}))
+	a.Sync()
+	if len(*got) != 1 || (*got)[0].Connections != 2 {
+		t.Fatalf("after a restart: %+v", *got)
+	}
+	if n, _ := st.EventCount(); n != 1 {
+		t.Errorf("queued events = %d, want 1", n)
+	}
+}
+
+func TestAckedSpans(t *testing.T) {
+	parts := []Part{{Start: 100, Len: 50, Offset: 0}, {Start: 500, Len: 50, Offset: 80}}
+	for _, tc := range []struct {
+		acked int64
+		want  []Span
+	}{
+		{0, nil},
+		{20, []Span{{100, 120}}},
+		{79, []Span{{100, 150}}},
+		{100, []Span{{100, 150}, {500, 520}}},
+		{1000, []Span{{100, 150}, {500, 550}}},
+	} {
+		got := AckedSpans(parts, tc.acked)
+		if len(got) != len(tc.want) || (len(got) > 0 && got[len(got)-1] != tc.want[len(tc.want)-1]) {
+			t.Errorf("AckedSpans(%d) = %v, want %v", tc.acked, got, tc.want)
+		}
+	}
+}
+
+// TestNotifierSurvivesOutageAndRestart: events queued while the receiver is down (and across a
+// restart of the accountant and notifier) all arrive once it is back.
+func TestNotifierSurvivesOutageAndRestart(t *testing.T) {
+	var mu sync.Mutex
+	up := false
+	seen := map[string]int{}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !up {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		var c Completion
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil || c.Event != "download.completed" {
+			http.Error(w, "bad", http.StatusBadRequest)
+			return
+		}
+		seen[c.ID]++
+	}))
+	defer recv.Close()
+
+	path := filepath.Join(t.TempDir(), "downloads.db")
+	start := func() (*meta.DownloadStore, *Accountant, *Notifier) {
+		st := openStore(t, path)
+		n, err := NewNotifier(NotifierConfig{URL: recv.URL, Store: st, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Config{Store: st, OnComplete: func(Completion) { n.Wake() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, a, n
+	}
+	st, a, n := start()
+	for i := range 5 {
+		a.Record(Delivery{User: "u", FileID: "group1/M00/00/00/f" + string(rune('a'+i)), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+	}
+	a.Sync()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, failures := n.Delivered(); failures >= 3 {
+			break // several failed tries, backing off
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the notifier never tried the receiver that was down")
+		}
+	}
+	a.Close()
+	n.Close()
+	st.Close()
+
+	st, a, n = start()
+	defer func() { a.Close(); n.Close(); st.Close() }()
+	a.Record(Delivery{User: "u", FileID: "group1/M00/00/00/g", Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+	a.Sync()
+	mu.Lock()
+	up = true
+	mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		k := len(seen)
+		mu.Unlock()
+		if k == 6 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 6 events arrived", k)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cnt, _ := st.EventCount(); cnt != 0 {
+		t.Errorf("%d events still queued after delivery", cnt)
+	}
+}

@@ -1,0 +1,126 @@
+package accounting
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// merge adds one delivery to its pair's union and completes the download when the union
+// covers the file.
+func (a *Accountant) merge(d Delivery) {
+	if d.Size < 0 || d.FileID == "" {
+		return
+	}
+	acked := false
+	for _, s := range d.Acked {
+		acked = acked || s.End > s.Start
+	}
+	if !acked && !(d.Size == 0 && !d.Aborted) {
+		return // nothing delivered: no state for it
+	}
+	now := a.cfg.Now()
+	key := d.User + "\x00" + d.FileID
+	e := a.entries[key]
+	if e != nil && now.Sub(e.Started) > a.cfg.Window {
+		a.remove(e)
+		a.count(func(s *Stats) { s.Expired++ })
+		e = nil
+	}
+	if e == nil {
+		for len(a.entries) >= a.cfg.MaxEntries {
+			a.remove(a.lru.Back().Value.(*entry))
+			a.count(func(s *Stats) { s.Evicted++ })
+		}
+		e = &entry{User: d.User, FileID: d.FileID, Size: d.Size, Started: now, key: key}
+		a.entries[key] = e
+		e.elem = a.lru.PushFront(e)
+	} else {
+		a.lru.MoveToFront(e.elem)
+	}
+	e.Client = d.Client
+	e.Spans = mergeSpans(e.Spans, d.Acked)
+	if acked && !slices.Contains(e.Conns, d.Conn) {
+		if len(e.Conns) < maxConns {
+			e.Conns = append(e.Conns, d.Conn)
+		} else {
+			e.More++
+		}
+	}
+	a.dirty[key] = true
+	if d.Size == 0 || covers(e.Spans, e.Size) {
+		a.complete(e, now)
+	}
+}
+
+func (a *Accountant) complete(e *entry, now time.Time) {
+	a.events = append(a.events, Completion{
+		Event: "download.completed", ID: newID(), FileID: e.FileID, User: e.User, Client: e.Client,
+		Size: e.Size, Connections: len(e.Conns) + e.More, Started: e.Started.UTC(), Completed: now.UTC(),
+	})
+	a.remove(e)
+	a.count(func(s *Stats) { s.Completed++ })
+}
+
+func (a *Accountant) remove(e *entry) {
+	delete(a.entries, e.key)
+	a.lru.Remove(e.elem)
+	a.dirty[e.key] = true
+}
+
+func (a *Accountant) count(f func(*Stats)) {
+	a.mu.Lock()
+	f(&a.stats)
+	a.stats.Entries = len(a.entries)
+	a.mu.Unlock()
+}
+
+// flush writes the changed pairs and the new events in one transaction, then hands the
+// events to OnComplete.
+func (a *Accountant) flush() {
+	if len(a.dirty) == 0 && len(a.events) == 0 {
+		return
+	}
+	if a.cfg.Store != nil {
+		recs := make(map[string][]byte, len(a.dirty))
+		for k := range a.dirty {
+			var v []byte
+			if e := a.entries[k]; e != nil {
+				v, _ = json.Marshal(e)
+			}
+			recs[k] = v
+		}
+		evs := make([][]byte, len(a.events))
+		for i, ev := range a.events {
+			evs[i], _ = json.Marshal(ev)
+		}
+		dropped, err := a.cfg.Store.Commit(recs, evs, a.cfg.QueueMax)
+		if err != nil {
+			// Kept dirty: the next flush tries again.
+			a.cfg.Logger.Error("accounting: write", "err", err, "pairs", len(recs), "events", len(evs))
+			return
+		}
+		if dropped > 0 {
+			a.count(func(s *Stats) { s.DroppedEvents += uint64(dropped) })
+			a.cfg.Logger.Warn("accounting: completion queue full; oldest events dropped",
+				"dropped", dropped, "queue_max", a.cfg.QueueMax)
+		}
+	}
+	clear(a.dirty)
+	a.count(func(*Stats) {})
+	for _, ev := range a.events {
+		if a.cfg.OnComplete != nil {
+			a.cfg.OnComplete(ev)
+		}
+	}
+	a.events = a.events[:0]
+}
+
+// newID returns a random 128-bit event ID in hex.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
