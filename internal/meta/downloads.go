@@ -136,7 +136,6 @@ func (s *DownloadStore) EventCount() (int, error) {
 	return n, err
 }
 
-
 // countKeys walks b's keys (Stats does not see a write transaction's own changes).
 func countKeys(b *bolt.Bucket) int {
 	n := 0
