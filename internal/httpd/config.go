@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
 )
@@ -100,6 +101,17 @@ type Config struct {
 	AccessLogBuffer int
 	Logger          *slog.Logger     // nil = discard
 	Now             func() time.Time // nil = time.Now
+
+	// LimitRate is nginx's limit_rate: bytes/s for each response once LimitRateAfter bytes of
+	// it went out (0 = none).
+	LimitRate, LimitRateAfter int64
+	// UserLimitRate is bytes/s shared by all connections of one user (0 = none); a grant's
+	// rate (signed URL, auth answer, X-Accel-Limit-Rate) replaces it for that user.
+	UserLimitRate int64
+	// Accounting receives, per response with a body, the file ranges the client acknowledged
+	// (on a server whose ResponseWriter is a fastsrv.AckWatcher; others report nothing).
+	// Nil = off. It must not block.
+	Accounting func(accounting.Delivery)
 }
 
 func (c *Config) setDefaults() {
@@ -167,6 +179,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxRanges < 1 {
 		return fmt.Errorf("%w: max ranges %d must be >= 1", ErrConfig, c.MaxRanges)
+	}
+	if c.LimitRate < 0 || c.LimitRateAfter < 0 || c.UserLimitRate < 0 {
+		return fmt.Errorf("%w: negative rate (limit_rate %d, limit_rate_after %d, user_limit_rate %d)", ErrConfig, c.LimitRate, c.LimitRateAfter, c.UserLimitRate)
 	}
 	if c.SyncFileMaxDelay < 0 || c.ProxyTimeout < 0 || c.AccessLogBuffer < 0 {
 		return fmt.Errorf("%w: negative duration or buffer size", ErrConfig)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fileid"
 )
 
 // errFLVParam: ?start= or ?end= of an FLV request is not an integer or selects no bytes (400).
@@ -41,7 +42,7 @@ func flvRange(rawQuery string, size int64) (start, n int64, ok bool, err error) 
 // serveFLV answers an FLV pseudo-streaming request with 200: the FLV header (when start > 0,
 // counted in Content-Length) followed by bytes [start, start+n) of the file, sent like a
 // single range. The response is not the stored entity, so it carries no ETag.
-func (h *Handler) serveFLV(w http.ResponseWriter, r *http.Request, f disk.File, shared bool, lastMod string, start, n int64) (int, int64) {
+func (h *Handler) serveFLV(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool, gr *grant, lastMod string, start, n int64) (int, int64) {
 	hd := w.Header()
 	total := n
 	if start > 0 {
@@ -50,7 +51,7 @@ func (h *Handler) serveFLV(w http.ResponseWriter, r *http.Request, f disk.File, 
 	hd["Last-Modified"] = []string{lastMod}
 	hd["Content-Length"] = []string{itoa(total)}
 	if start == 0 {
-		return h.sendBody(w, r, f, shared, http.StatusOK, 0, n, "")
+		return h.sendBody(w, r, id, f, shared, gr, http.StatusOK, 0, n, "")
 	}
-	return h.sendBody(w, r, f, shared, http.StatusOK, start, n, flvHeader)
+	return h.sendBody(w, r, id, f, shared, gr, http.StatusOK, start, n, flvHeader)
 }

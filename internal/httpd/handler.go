@@ -27,6 +27,7 @@ type Handler struct {
 	// caches[i] serves small normal files and trunk slices of cfg.Groups[i] from descriptors
 	// kept open; nil when that group's Opener is not a *disk.Store.
 	caches []*disk.FileCache
+	users  userLimits // per-user token buckets
 }
 
 // cachedBodyMax is the largest file (by the size in its name) read through the file cache:

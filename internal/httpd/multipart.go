@@ -9,11 +9,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fileid"
 )
 
 // serveMultipart answers several ranges with a multipart/byteranges body of exactly computed
 // length. Each part's bytes are copied with Seek and io.CopyN like a single range.
-func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.File, shared bool, ranges []byteRange, ctype string) (int, int64) {
+func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool, gr *grant, ranges []byteRange, ctype string) (int, int64) {
 	boundary := strconv.FormatUint(rand.Uint64(), 16) + strconv.FormatUint(rand.Uint64(), 16)
 	heads := make([]string, len(ranges))
 	total := int64(0)
@@ -31,6 +32,10 @@ func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.
 	if r.Method == http.MethodHead {
 		return http.StatusPartialContent, 0
 	}
+	t := h.startTally(w)
+	defer h.finishTally(t, r, id, f.Size, gr)
+	p := h.pacerFor(gr, r) // one pacer for all parts: the limits hold for the whole body
+	fl, _ := w.(http.Flusher)
 	var sent int64
 	for i, rg := range ranges {
 		n, err := io.WriteString(w, heads[i])
@@ -38,17 +43,23 @@ func (h *Handler) serveMultipart(w http.ResponseWriter, r *http.Request, f disk.
 		if err != nil {
 			return http.StatusPartialContent, sent
 		}
-		var m int64
-		if shared {
-			m, err = io.Copy(w, io.NewSectionReader(f.F, f.Offset+rg.start, rg.length))
-		} else {
+		t.part(rg.start, rg.length)
+		if !shared {
 			if _, err := f.F.Seek(f.Offset+rg.start, io.SeekStart); err != nil {
 				h.cfg.Logger.Error("seek stored file", "file", f.F.Name(), "err", err)
 				return http.StatusPartialContent, sent
 			}
-			m, err = io.CopyN(w, f.F, rg.length)
+		}
+		var m int64
+		if p != nil {
+			m, err = h.copyPaced(w, fl, r, f, shared, rg.start, rg.length, p)
+		} else {
+			m, err = h.copyBody(w, f, shared, rg.start, rg.length)
 		}
 		sent += m
+		if err == nil && m < rg.length {
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
 			return http.StatusPartialContent, sent
 		}

@@ -3,6 +3,7 @@ package httpd
 import (
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -79,12 +80,12 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 		}
 		if ok {
 			hd["Content-Type"] = ctype
-			return h.serveFLV(w, r, f, shared, string(b[etagEnd:lmEnd]), start, n)
+			return h.serveFLV(w, r, id, f, shared, gr, string(b[etagEnd:lmEnd]), start, n)
 		}
 	}
 	if len(ranges) > 1 {
 		h.setValidators(hd, string(b), etagEnd, lmEnd)
-		return h.serveMultipart(w, r, f, shared, ranges, ctype[0])
+		return h.serveMultipart(w, r, id, f, shared, gr, ranges, ctype[0])
 	}
 	hd["Content-Type"] = ctype
 	status, start, n := http.StatusOK, int64(0), size
@@ -108,7 +109,7 @@ func (h *Handler) serveFile(w http.ResponseWriter, r *http.Request, id fileid.ID
 	}
 	vals[3] = str[crEnd:]
 	hd["Content-Length"] = vals[3:4:4]
-	return h.sendBody(w, r, f, shared, status, start, n, "")
+	return h.sendBody(w, r, id, f, shared, gr, status, start, n, "")
 }
 
 // setValidators sets ETag (when etagEnd > 0) and Last-Modified from str[:etagEnd] and
@@ -136,7 +137,9 @@ func (h *Handler) failRange(w http.ResponseWriter, r *http.Request, size int64, 
 // goes from the request's own *os.File through one io.LimitedReader into the ResponseWriter,
 // which net/http turns into sendfile(2): keep it that way (see the package doc). A shared file
 // (trunk cache) goes as an *io.SectionReader instead, read with pread(2) at its own offset.
-func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, shared bool, status int, start, n int64, prefix string) (int, int64) {
+// With a rate limit the body goes in paced chunks, each sent the same way; with accounting,
+// what the client acknowledges of it is reported once the client took it (or stopped).
+func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, id fileid.ID, f disk.File, shared bool, gr *grant, status int, start, n int64, prefix string) (int, int64) {
 	if r.Method == http.MethodHead || n == 0 {
 		w.WriteHeader(status)
 		return status, 0
@@ -151,9 +154,11 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 	w.WriteHeader(status)
 	// Sending the header now lets net/http skip its 512-byte sniff copy (a read and a copy)
 	// and hand the whole body to sendfile.
-	if fl, ok := w.(http.Flusher); ok {
+	fl, _ := w.(http.Flusher)
+	if fl != nil {
 		fl.Flush()
 	}
+	t := h.startTally(w)
 	var pre int64
 	if prefix != "" {
 		m, err := io.WriteString(w, prefix)
@@ -161,31 +166,79 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, f disk.File, 
 			return status, pre
 		}
 	}
-	// io.Copy hands lr to the ResponseWriter's ReadFrom as it is (an *io.LimitedReader around
-	// the *os.File: what sendfile needs); the pooled reader saves io.CopyN's allocation.
+	t.part(start, n)
 	var written int64
 	var err error
-	if shared {
-		sr := h.sections.Get().(*io.SectionReader)
-		*sr = *io.NewSectionReader(f.F, f.Offset+start, n)
-		written, err = io.Copy(w, sr)
-		*sr = io.SectionReader{}
-		h.sections.Put(sr)
+	if p := h.pacerFor(gr, r); p != nil {
+		written, err = h.copyPaced(w, fl, r, f, shared, start, n, p)
 	} else {
-		lr := h.limited.Get().(*io.LimitedReader)
-		lr.R, lr.N = f.F, n
-		written, err = io.Copy(w, lr)
-		lr.R = nil
-		h.limited.Put(lr)
+		written, err = h.copyBody(w, f, shared, start, n)
 	}
 	if err == nil && written < n {
 		err = io.ErrUnexpectedEOF
 	}
+	h.finishTally(t, r, id, f.Size, gr)
 	written += pre
 	if err != nil {
 		h.cfg.Logger.Debug("send file", "file", f.F.Name(), "sent", written, "want", n, "err", err)
 	}
 	return status, written
+}
+
+// copyBody copies n bytes of f from start (the file is positioned there unless shared).
+// io.Copy hands the reader to the ResponseWriter's ReadFrom as it is (an *io.LimitedReader
+// around the *os.File: what sendfile needs); the pooled readers save io.CopyN's allocation.
+func (h *Handler) copyBody(w io.Writer, f disk.File, shared bool, start, n int64) (int64, error) {
+	if shared {
+		sr := h.sections.Get().(*io.SectionReader)
+		*sr = *io.NewSectionReader(f.F, f.Offset+start, n)
+		written, err := io.Copy(w, sr)
+		*sr = io.SectionReader{}
+		h.sections.Put(sr)
+		return written, err
+	}
+	lr := h.limited.Get().(*io.LimitedReader)
+	lr.R, lr.N = f.F, n
+	written, err := io.Copy(w, lr)
+	lr.R = nil
+	h.limited.Put(lr)
+	return written, err
+}
+
+// pacerFor returns the pacer for a response to r, or nil when no limit applies.
+func (h *Handler) pacerFor(gr *grant, r *http.Request) *pacer {
+	if h.cfg.LimitRate == 0 && h.cfg.UserLimitRate == 0 && gr.rate <= 0 {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return h.newPacer(gr, host)
+}
+
+// copyPaced copies like copyBody in chunks, each after the pacer allows it, and flushes each
+// so that a small chunk leaves at its time instead of waiting in the server's buffer.
+func (h *Handler) copyPaced(w io.Writer, fl http.Flusher, r *http.Request, f disk.File, shared bool, start, n int64, p *pacer) (int64, error) {
+	var written int64
+	for written < n {
+		c, err := p.next(r.Context(), n-written)
+		if err != nil {
+			return written, err
+		}
+		m, err := h.copyBody(w, f, shared, start+written, c)
+		written += m
+		if err != nil {
+			return written, err
+		}
+		if m < c {
+			return written, io.ErrUnexpectedEOF
+		}
+		if fl != nil {
+			fl.Flush()
+		}
+	}
+	return written, nil
 }
 
 func sumRanges(rs []byteRange) int64 {

@@ -42,6 +42,9 @@ type Config struct {
 	Statfs func(dir string) (total, free uint64, err error)
 	// GRPCOptions are added to the gRPC server's options (tests: interceptors).
 	GRPCOptions []grpc.ServerOption
+	// CallbackBackoff is the first wait after a failed completion callback, doubling up to 60
+	// times it (0 = 1 s; tests shorten it).
+	CallbackBackoff time.Duration
 }
 
 // Server is a running storage node.
@@ -64,6 +67,7 @@ type Server struct {
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 
 	stalledStreams atomic.Int64 // gRPC client streams ended by network_timeout
+	ctl            controlled   // download accounting and callback (controlled.go)
 }
 
 // New opens the node's store and prepares its servers without listening.
@@ -116,6 +120,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.logFile = logFile
+	if err := s.openControlled(&hcfg); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
 	s.handler, err = httpd.New(hcfg)
 	if err != nil {
 		s.closeFiles()
@@ -230,6 +238,7 @@ func (s *Server) closeFiles() error {
 	if s.handler != nil {
 		s.handler.Close()
 	}
+	errs = append(errs, s.closeControlled())
 	if s.logFile != nil {
 		errs = append(errs, s.logFile.Close())
 	}

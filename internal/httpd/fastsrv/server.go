@@ -158,15 +158,15 @@ func (s *Server) Serve(ln net.Listener) error {
 func (s *Server) Close() error {
 	s.closing.Store(true)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for ln := range s.lns {
 		ln.Close()
 	}
 	for c := range s.conns {
 		c.nc.Close()
 	}
+	s.mu.Unlock()
 	if sw := s.ackSw.Load(); sw != nil {
-		go sw.close() // resolves what is pending with what was acknowledged
+		sw.close() // resolves what is pending with what was acknowledged
 	}
 	return nil
 }
