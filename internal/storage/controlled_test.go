@@ -161,14 +161,14 @@ func TestAria2cManyConnectionsOneCompletion(t *testing.T) {
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("aria2c's copy differs (%d bytes, %v)", len(got), err)
 	}
-	evs := waitEvents(t, rc, 1)
+	waitEvents(t, rc, 1)
 	if n := completedAfter(t, node, 300*time.Millisecond); n != 1 {
 		t.Fatalf("completions = %d, want exactly 1", n)
 	}
-	if evs = rc.got(); len(evs) != 1 {
+	if evs := rc.got(); len(evs) != 1 {
 		t.Fatalf("callbacks = %d, want exactly 1: %+v", len(evs), evs)
 	}
-	ev := evs[0]
+	ev := rc.got()[0]
 	if ev.FileID != id || ev.User != "127.0.0.1" || ev.Client != "127.0.0.1" || ev.Size != 20<<20 || ev.Connections < 2 ||
 		ev.Started.IsZero() || ev.Completed.Before(ev.Started) || ev.ID == "" || ev.Event != "download.completed" {
 		t.Errorf("event = %+v", ev)
