@@ -1,0 +1,142 @@
+package httpd
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/depotfs/depot/internal/disk"
+)
+
+// storeBig stores a random file of size bytes and returns its ID (with group).
+func storeBig(t *testing.T, st *disk.Store, size int) (string, []byte) {
+	t.Helper()
+	body := make([]byte, size)
+	rand.Read(body)
+	id, err := st.Upload(context.Background(), bytes.NewReader(body), disk.UploadOptions{Ext: "bin", PathIndex: -1, Size: int64(size)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.WithGroup("group1").String(), body
+}
+
+// downloader fetches one URL over conns connections from local address from, again and
+// again, counting the body bytes received, until ctx ends.
+func downloader(ctx context.Context, t *testing.T, addr, from, path string, conns int, got *atomic.Int64, wg *sync.WaitGroup) {
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+			for ctx.Err() == nil {
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					if ctx.Err() == nil {
+						t.Errorf("dial from %s: %v", from, err)
+					}
+					return
+				}
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: depot\r\nConnection: close\r\n\r\n", path)
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					got.Add(int64(n))
+					if err != nil {
+						break
+					}
+				}
+				stop()
+				c.Close()
+			}
+		}()
+	}
+}
+
+// rateOver measures the bytes/s of each counter between 1 s after start (past the bursts)
+// and 4 s.
+func rateOver(counters ...*atomic.Int64) []float64 {
+	time.Sleep(time.Second)
+	start := make([]int64, len(counters))
+	for i, c := range counters {
+		start[i] = c.Load()
+	}
+	const span = 3 * time.Second
+	time.Sleep(span)
+	out := make([]float64, len(counters))
+	for i, c := range counters {
+		out[i] = float64(c.Load()-start[i]) / span.Seconds()
+	}
+	return out
+}
+
+// TestUserLimitRateAcrossConnections: two users, each on 4 connections, with
+// user_limit_rate 1 MiB/s get 1 MiB/s each in total (±10%), whatever their connection count.
+func TestUserLimitRateAcrossConnections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timed rates")
+	}
+	const limit = 1 << 20
+	st := openStore(t, "", [4]byte{127, 0, 0, 1})
+	id, _ := storeBig(t, st, 16<<20)
+	srv, _ := startServer(t, Config{
+		Groups: []Group{{Name: "group1", Store: st, StorePathCount: 1}}, URLHaveGroupName: true,
+		IsSelf: isLoopback1, UserLimitRate: limit,
+	})
+	addr := srv.URL[len("http://"):]
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	var a, b atomic.Int64
+	downloader(ctx, t, addr, "127.0.0.2", "/"+id, 4, &a, &wg)
+	downloader(ctx, t, addr, "127.0.0.3", "/"+id, 4, &b, &wg)
+	rates := rateOver(&a, &b)
+	cancel()
+	wg.Wait()
+	for i, r := range rates {
+		t.Logf("user %d: %.0f bytes/s over 4 connections (limit %d)", i+2, r, limit)
+		if r < 0.9*limit || r > 1.1*limit {
+			t.Errorf("user 127.0.0.%d got %.0f bytes/s, want %d ±10%%", i+2, r, limit)
+		}
+	}
+}
+
+// TestLimitRatePerResponse: limit_rate applies per response after limit_rate_after bytes,
+// which go at full speed.
+func TestLimitRatePerResponse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timed rates")
+	}
+	const limit, after = 256 << 10, 2 << 20
+	st := openStore(t, "", [4]byte{127, 0, 0, 1})
+	id, body := storeBig(t, st, 3<<20)
+	srv, _ := startServer(t, Config{
+		Groups: []Group{{Name: "group1", Store: st, StorePathCount: 1}}, URLHaveGroupName: true,
+		IsSelf: isLoopback1, LimitRate: limit, LimitRateAfter: after,
+	})
+	c, err := net.Dial("tcp", srv.URL[len("http://"):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /%s HTTP/1.1\r\nHost: depot\r\nConnection: close\r\n\r\n", id)
+	start := time.Now()
+	got, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if !bytes.HasSuffix(got, body) {
+		t.Fatalf("body differs (%d bytes)", len(got))
+	}
+	// 2 MiB free, then 1 MiB at 256 KiB/s: about 4 s (the first chunk goes at once).
+	if took < 3500*time.Millisecond || took > 5*time.Second {
+		t.Errorf("3 MiB with 2 MiB free then 256 KiB/s took %v, want about 4 s", took)
+	}
+}
