@@ -12,12 +12,16 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
+	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/httpd/fastsrv"
+	"github.com/depotfs/depot/internal/meta"
 )
 
 func main() {
@@ -36,6 +40,8 @@ func run(args []string) error {
 	source := fs.String("source", "", "base URL of the source node: every file is proxied from there")
 	pprofAddr := fs.String("pprof", "", "serve net/http/pprof on this address")
 	copyBelow := fs.Int64("copy-below", 0, "fastsrv CopyBelow (0 = its default, -1 = always sendfile)")
+	acct := fs.String("accounting", "", "account downloads, with the state file in this directory (empty = off)")
+	userRate := fs.Int64("user-limit-rate", 0, "http.user_limit_rate in bytes/s (0 = none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -60,6 +66,20 @@ func run(args []string) error {
 		cfg.IsSelf = func(fileid.ID) bool { return false }
 		cfg.SourceURL = func(fileid.ID) (string, bool) { return base, true }
 	}
+	cfg.UserLimitRate = *userRate
+	if *acct != "" {
+		ds, err := meta.OpenDownloads(filepath.Join(*acct, "downloads.db"), meta.Options{})
+		if err != nil {
+			return err
+		}
+		defer ds.Close()
+		a, err := accounting.New(accounting.Config{Store: ds})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		cfg.Accounting = a.Record
+	}
 	h, err := httpd.New(cfg)
 	if err != nil {
 		return err
@@ -70,6 +90,7 @@ func run(args []string) error {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/goroutines", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, runtime.NumGoroutine()) })
 		go http.ListenAndServe(*pprofAddr, mux)
 	}
 	ln, err := net.Listen("tcp", *addr)

@@ -178,8 +178,8 @@ func (w *response) Flush() {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.sent > 0 {
-		w.flushBuf()
+	if w.sent > 0 && w.flushBuf() == nil {
+		w.release() // a paced body may wait long before its next bytes: hold no buffer
 	}
 }
 
@@ -218,6 +218,7 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			if err := w.flushMore(); err != nil {
 				return 0, err
 			}
+			w.release() // a slow client may take long: the buffer goes back meanwhile
 			var n int64
 			var err error
 			w.c.wdeadline(false)
