@@ -19,8 +19,9 @@ type Delivery struct {
 	Size    int64  // the whole file's size
 	Client  string // client address (host)
 	Conn    string // the connection (remote host:port): counts connections per download
+	Sent    []Span // file ranges the response was to carry (its Content-Range or whole file)
 	Acked   []Span // file ranges the client acknowledged
-	Aborted bool   // the response ended before all it sent was acknowledged
+	Aborted bool   // the response ended before all it sent was acknowledged (reset, stalled)
 }
 
 // Completion is one completed download: the callback's JSON body.
@@ -53,6 +54,10 @@ type Config struct {
 
 // Stats are the Accountant's counters.
 type Stats struct {
+	Responses     uint64 // responses reported
+	Aborted       uint64 // of which ended before the client acknowledged all they sent
+	BytesSent     uint64 // file bytes handed to connections
+	BytesAcked    uint64 // file bytes the clients acknowledged
 	Entries       int    // pairs held now
 	Completed     uint64 // downloads completed
 	Evicted       uint64 // pairs dropped to stay within MaxEntries

@@ -14,10 +14,22 @@ func (a *Accountant) merge(d Delivery) {
 	if d.Size < 0 || d.FileID == "" {
 		return
 	}
-	acked := false
-	for _, s := range d.Acked {
-		acked = acked || s.End > s.Start
+	var sent, ackedBytes uint64
+	for _, s := range d.Sent {
+		sent += uint64(max(s.End-s.Start, 0))
 	}
+	for _, s := range d.Acked {
+		ackedBytes += uint64(max(s.End-s.Start, 0))
+	}
+	a.count(func(s *Stats) {
+		s.Responses++
+		s.BytesSent += sent
+		s.BytesAcked += ackedBytes
+		if d.Aborted {
+			s.Aborted++
+		}
+	})
+	acked := ackedBytes > 0
 	if !acked && !(d.Size == 0 && !d.Aborted) {
 		return // nothing delivered: no state for it
 	}

@@ -61,6 +61,9 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 	}
 	d := accounting.Delivery{User: user, FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
 	parts, record := t.parts, h.cfg.Accounting
+	for _, p := range parts {
+		d.Sent = append(d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
+	}
 	t.aw.WatchAck(t.from, to, func(acked int64) {
 		d.Acked = accounting.AckedSpans(parts, acked)
 		d.Aborted = acked < to-t.from

@@ -239,6 +239,10 @@ func TestStalledReaderNotCounted(t *testing.T) {
 	if n := completedAfter(t, node, 5*time.Second); n != 0 || len(rc.got()) != 0 {
 		t.Fatalf("a stalled reader counted: %d completions, %d callbacks", n, len(rc.got()))
 	}
+	st := node.Accounting().Stats()
+	if st.Responses != 1 || st.Aborted != 1 || st.BytesSent != 4<<20 || st.BytesAcked >= 2<<20 || st.BytesAcked < 200<<10 {
+		t.Errorf("per-response record: %+v; want 1 aborted response of 4 MiB with about what was read acknowledged", st)
+	}
 }
 
 // TestCallbackOutageAndRestart: with the receiver down, completions wait in the queue across a
