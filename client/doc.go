@@ -17,6 +17,10 @@
 //	}
 //	url := c.SignedURL("https://img.example.com", id, time.Now())
 //
+// SignedURL makes FastDFS md5 token URLs; SignedURLWith makes Depot's own signed URLs
+// (HMAC-SHA256 with an expiry, and optionally a user, a rate and a download file name), the
+// only kind a storage with http.anti_steal.refuse_md5_token accepts.
+//
 // Errors wrap the package's sentinels (ErrNotFound, ErrInvalid, ...): test them with errors.Is.
 //
 // In tracker mode (Config.Trackers, no Config.Storage, as with tracker_server in client.conf)

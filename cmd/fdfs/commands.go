@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/depotfs/depot/client"
 )
@@ -194,21 +193,4 @@ func cmdMeta(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
-}
-
-func cmdSign(_ context.Context, e *env, args []string) error {
-	fs := e.subFlags("sign", "[-ts UNIX] ID")
-	ts := fs.Int64("ts", 0, "timestamp to sign, Unix seconds (default: now)")
-	if err := parseSub(fs, args, 1, 1); err != nil {
-		return err
-	}
-	if e.secret == "" {
-		return usagef("sign: no secret: pass -secret or -c client.conf with http.anti_steal.secret_key")
-	}
-	t := *ts
-	if t == 0 {
-		t = time.Now().Unix()
-	}
-	_, err := fmt.Fprintln(e.stdout, client.SignedURL(e.secret, "", fs.Arg(0), t))
-	return err
 }

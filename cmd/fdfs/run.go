@@ -42,7 +42,11 @@ Commands:
   info ID                     decode the ID, then ask the storage about the file
   meta [-overwrite] ID [k=v ...]
                               print the metadata, or merge (replace) the pairs into it
-  sign [-ts UNIX] ID          print /ID?token=...&ts=... for the anti-steal secret
+  sign [-ts UNIX] ID          print /ID?token=...&ts=... (FastDFS md5 token) for the secret
+  sign [-user U] [-expires SECONDS] [-rate BYTES_PER_S] [-filename NAME] [-ts UNIX] ID
+                              print /ID?expires=...&sig=..., a Depot signed URL (HMAC-SHA256)
+                              valid for SECONDS (default 3600) from -ts (default now); any of
+                              these flags selects it (docs/signed-urls.md)
   monitor [GROUP]             print the trackers' view of groups and storages
   delete-storage GROUP ID     remove a storage that is down from its group (ID: its id or IP:port)
 

@@ -5,13 +5,16 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/depotfs/depot/internal/storagesvc/svctest"
+	"github.com/depotfs/depot/internal/token"
 )
 
 type result struct {
@@ -152,6 +155,59 @@ func TestSign(t *testing.T) {
 	out := mustRun(t, "", "-secret", "s", "sign", id)
 	if !regexp.MustCompile(`^/` + regexp.QuoteMeta(id) + `\?token=[0-9a-f]{32}&ts=[1-9][0-9]+\n$`).MatchString(out) {
 		t.Errorf("sign with ts=now printed %q", out)
+	}
+}
+
+// TestSignURL checks sign's Depot signed URLs: the vector of docs/signed-urls.md, the default
+// lifetime, and a URL signed at the current time that the storage's verifier accepts.
+func TestSignURL(t *testing.T) {
+	const id = "group1/M00/00/00/fwAAAWsEB46AMBAuAAAQAIkhtgI007.bin"
+	s := []string{"-secret", "FastDFS1234567890", "sign"}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"vector", []string{"-ts", "1795426630", "-expires", "3370", "-user", "alice", "-rate", "1048576", "-filename", "report 2026.pdf", id},
+			"expires=1795430000&user=alice&rate=1048576&filename=report+2026.pdf&sig=GMOTautl8cqFbVQ7CLlTM9Zkrylevf8Q_aj_ByREMnE"},
+		{"default lifetime", []string{"-ts", "1795426400", "-user", "", id},
+			"expires=1795430000&sig=wfz2hw1Vnl2vqgfHXdMAWjpvCEODkidHfQoneWWUFkE"},
+		{"leading slash", []string{"-ts", "1795426400", "-expires", "3600", "/" + id},
+			"expires=1795430000&sig=wfz2hw1Vnl2vqgfHXdMAWjpvCEODkidHfQoneWWUFkE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got, want := mustRun(t, "", append(s, tt.args...)...), "/"+id+"?"+tt.want+"\n"; got != want {
+				t.Errorf("sign printed %q; want %q", got, want)
+			}
+		})
+	}
+
+	before := time.Now().Unix()
+	out := strings.TrimSuffix(mustRun(t, "", append(s, "-user", "bob", "-rate", "4096", "-expires", "60", id)...), "\n")
+	u, err := url.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := token.VerifyQuery("FastDFS1234567890", u.Path, u.RawQuery, time.Now())
+	if err != nil {
+		t.Fatalf("sign printed %q: %v", out, err)
+	}
+	if c.User != "bob" || c.Rate != 4096 || c.Filename != "" || c.Expires < before+60 || c.Expires > time.Now().Unix()+60 {
+		t.Errorf("sign printed %q: claims %+v", out, c)
+	}
+
+	for _, bad := range [][]string{
+		{"-expires", "0", id},
+		{"-expires", "-5", id},
+		{"-expires", "9223372036854775807", id},
+		{"-rate", "-1", id},
+		{"-user", "a\nb", id},
+		{"-filename", strings.Repeat("x", 257), id},
+	} {
+		if r := fdfs(t, "", append(s, bad...)...); r.code() != 2 || r.stdout != "" {
+			t.Errorf("sign %q: exit %d stdout %q (%v); want exit 2 and nothing printed", bad, r.code(), r.stdout, r.err)
+		}
 	}
 }
 

@@ -28,13 +28,15 @@ func TestDownloadAllocs(t *testing.T) {
 		id   string
 		size int
 	}{{idBin, 4096}, {idTr1, 1000}} {
-		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size) })
+		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true) })
+		// With the check off and a secret set, the query is still looked at for a signed URL.
+		t.Run(tc.id+"/check_off", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, false) })
 	}
 }
 
-func testDownloadAllocs(t *testing.T, id string, size int) {
+func testDownloadAllocs(t *testing.T, id string, size int, check bool) {
 	cfg, _ := fixtureConfig(t)
-	cfg.Token = TokenConfig{Check: true, Secret: "FastDFS1234567890", TTL: time.Hour}
+	cfg.Token = TokenConfig{Check: check, Secret: "FastDFS1234567890", TTL: time.Hour}
 	srv, _ := startServer(t, cfg)
 	remote := id[len("group1/"):]
 	ts := fixtureNow().Unix()

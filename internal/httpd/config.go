@@ -49,6 +49,9 @@ type TokenConfig struct {
 	// BypassHeader / BypassValue: a request carrying this header with exactly this value
 	// skips the check (anti_steal_bypass_header_name / _value). Empty name = off.
 	BypassHeader, BypassValue string
+	// RefuseMD5 (http.anti_steal.refuse_md5_token) refuses FastDFS md5 tokens while Check is
+	// on: only Depot's signed URLs (a query with sig=, package token) pass.
+	RefuseMD5 bool
 }
 
 // Mode is response_mode: what to do with a file that is not here yet.

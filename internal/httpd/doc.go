@@ -9,8 +9,12 @@
 //  1. method (GET, HEAD; else 405) and URI length (8 KiB; else 414);
 //  2. the path: group segment (when Config.URLHaveGroupName), then the remote file name
 //     ("M00/XX/YY/name"); a name shorter than 22 bytes is 400;
-//  3. the anti-steal token over the remote name (token.Verify), unless the bypass header matches;
-//     a failure serves the token_check_fail file with 200, or 400 without one;
+//  3. the credential, unless the bypass header matches: a query with sig= is a Depot signed
+//     URL over the whole path (token.VerifyQuery), whose user, rate and file name go with the
+//     request; any other query is an md5 token over the remote name (token.Verify), or 400
+//     with TokenConfig.RefuseMD5. A failure serves the token_check_fail file with 200, or 400
+//     without one. With the check off (or bypassed) a signed URL that verifies against a
+//     configured secret still gives its user, rate and file name; one that does not is ignored;
 //  4. fileid.ParseRemote and the store path index (400 on failure);
 //  5. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
 //     disk.FileCache (a descriptor kept open), anything else with Store.Open; a miss goes to

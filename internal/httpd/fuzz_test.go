@@ -63,6 +63,9 @@ func FuzzURL(f *testing.F) {
 			if !ok {
 				continue
 			}
+			if !hasQueryKey(query, key) {
+				t.Fatalf("queryValue(%q, %q) found a value, hasQueryKey did not", query, key)
+			}
 			cd := contentDisposition(v)
 			if strings.ContainsAny(cd, "\r\n\x00") {
 				t.Fatalf("contentDisposition(%q) = %q: control characters", v, cd)
@@ -107,6 +110,7 @@ func FuzzParseMimeTypes(f *testing.F) {
 func FuzzServe(f *testing.F) {
 	cfg, _ := fixtureConfig(f)
 	cfg.ResponseMode = Redirect // never reach for the network
+	cfg.Token.Secret = secret   // check off: a signed URL that verifies names the download
 	h, err := New(cfg)
 	if err != nil {
 		f.Fatal(err)
@@ -116,6 +120,7 @@ func FuzzServe(f *testing.F) {
 	f.Add("/"+idTr3, "", "bytes=-5")
 	f.Add("/"+idSlave, "redirect=1", "")
 	f.Add("/group1/M00/00/00/fwAAAWsEB46AMBAuAAAQAIkhtgI007.bin/..", "", "bytes=5-1")
+	f.Add("/"+idBin, signQuery(f, secret, "/"+idBin, signedClaims), "")
 	f.Fuzz(func(t *testing.T, path, query, rng string) {
 		r := &http.Request{
 			Method:     http.MethodGet,

@@ -145,6 +145,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 			}
 			return h.fail(w, r, status, msg)
 		}
+	} else {
+		h.honourSigned(r, &gr)
 	}
 	return h.serveStored(w, r, groupName, remote, &gr)
 }

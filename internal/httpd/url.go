@@ -60,6 +60,19 @@ func queryValue(raw, key string) (string, bool) {
 	return "", false
 }
 
+// hasQueryKey reports whether a raw query has a pair named key (as written, not decoded),
+// with or without '='. It does not allocate.
+func hasQueryKey(raw, key string) bool {
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if k, _, _ := strings.Cut(pair, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
 // itoa formats n in decimal.
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 

@@ -60,6 +60,7 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 			CheckFailFile:  as.TokenCheckFail,
 			BypassHeader:   mod.AntiStealBypassHeaderName,
 			BypassValue:    mod.AntiStealBypassHeaderValue,
+			RefuseMD5:      as.RefuseMD5Token,
 		}
 	}
 	cfg.Groups = append(cfg.Groups, httpd.Group{Name: sc.GroupName, Store: s.store, StorePathCount: len(sc.StorePaths)})

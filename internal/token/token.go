@@ -1,9 +1,3 @@
-// Package token signs and verifies FastDFS anti-steal tokens:
-// md5(fileIDWithoutGroup + secret + decimal ts) as 32 lower-case hex digits.
-// It is pure: the current time is passed in.
-//
-// Verify is on the download path of every request; it does not allocate when the md5 input
-// (file ID, secret and ts) is at most 256 bytes.
 package token
 
 import (
