@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/token"
 )
 
 // storeBig stores a random file of size bytes and returns its ID (with group).
@@ -138,5 +139,42 @@ func TestLimitRatePerResponse(t *testing.T) {
 	// 2 MiB free, then 1 MiB at 256 KiB/s: about 4 s (the first chunk goes at once).
 	if took < 3500*time.Millisecond || took > 5*time.Second {
 		t.Errorf("3 MiB with 2 MiB free then 256 KiB/s took %v, want about 4 s", took)
+	}
+}
+
+// TestSignedUsersBehindNAT: two users behind one address (NAT), told apart by their signed
+// URLs, each get the rate their URL carries across 3 connections each.
+func TestSignedUsersBehindNAT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timed rates")
+	}
+	const secret = "FastDFS1234567890"
+	st := openStore(t, "", [4]byte{127, 0, 0, 1})
+	id, _ := storeBig(t, st, 16<<20)
+	srv, _ := startServer(t, Config{
+		Groups: []Group{{Name: "group1", Store: st, StorePathCount: 1}}, URLHaveGroupName: true,
+		IsSelf: isLoopback1, Token: TokenConfig{Check: true, Secret: secret, TTL: time.Hour},
+	})
+	addr := srv.URL[len("http://"):]
+	rates := map[string]int64{"alice": 1 << 20, "bob": 512 << 10}
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	var alice, bob atomic.Int64
+	for user, got := range map[string]*atomic.Int64{"alice": &alice, "bob": &bob} {
+		q, err := token.SignQuery(secret, "/"+id, token.Claims{Expires: time.Now().Add(time.Hour).Unix(), User: user, Rate: rates[user]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		downloader(ctx, t, addr, "127.0.0.5", "/"+id+"?"+q, 3, got, &wg)
+	}
+	measured := rateOver(&alice, &bob)
+	cancel()
+	wg.Wait()
+	for i, user := range []string{"alice", "bob"} {
+		want := float64(rates[user])
+		t.Logf("%s: %.0f bytes/s over 3 connections (signed rate %.0f)", user, measured[i], want)
+		if measured[i] < 0.9*want || measured[i] > 1.1*want {
+			t.Errorf("%s got %.0f bytes/s, want %.0f ±10%%", user, measured[i], want)
+		}
 	}
 }
