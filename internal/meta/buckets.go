@@ -35,3 +35,13 @@ var (
 )
 
 var downloadBuckets = [][]byte{bucketDLProgress, bucketDLEvents}
+
+// Bucket names of a storage node's statistics file (StatsStore), a bbolt file of its own under
+// the storage's base path, listed here with the others.
+var (
+	bucketStatsLive    = []byte("stats-live")    // day "\x00" key → counters counted live
+	bucketStatsLog     = []byte("stats-log")     // day "\x00" key → counters imported from logs
+	bucketStatsSources = []byte("stats-sources") // sha256 of an imported log file → import record
+)
+
+var statsBuckets = [][]byte{bucketStatsLive, bucketStatsLog, bucketStatsSources}
