@@ -11,14 +11,22 @@
 //     ("M00/XX/YY/name"); a name shorter than 22 bytes is 400;
 //  3. the anti-steal token over the remote name (token.Verify), unless the bypass header matches;
 //     a failure serves the token_check_fail file with 200, or 400 without one;
-//  4. fileid.ParseRemote and the store path index (400 on failure);
-//  5. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
+//  4. delegated auth, when Config.AuthRequest.URL is set (authreq.go): a GET to the auth
+//     service with X-Original-URI, X-Original-Method, X-Real-IP, X-Forwarded-For and the
+//     client's Cookie and Authorization. 2xx goes on with X-Depot-User, X-Depot-Limit-Rate and
+//     X-Depot-Filename in the request's grant; 401 and 403 go to the client (with the
+//     service's WWW-Authenticate) before anything of the file is read; anything else, an
+//     unreachable service or one slower than the timeout is 503. Answers may be kept for a
+//     ttl per (Cookie, Authorization, URI) in a bounded cache (authcache.go), where
+//     concurrent identical misses share one ask;
+//  5. fileid.ParseRemote and the store path index (400 on failure);
+//  6. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
 //     disk.FileCache (a descriptor kept open), anything else with Store.Open; a miss goes to
 //     notLocal (404, 400 loop guard, 302 or proxy);
-//  6. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
+//  7. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
 //     against the ETag (crc32 and size from a normal or trunk ID) and Last-Modified (the ID's
 //     create time, or the mtime of slave and appender files);
-//  7. Range / If-Range (or FLV ?start= / ?end= when Config.FLV), then the body.
+//  8. Range / If-Range (or FLV ?start= / ?end= when Config.FLV), then the body.
 //
 // # Zero copy
 //

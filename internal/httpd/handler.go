@@ -21,9 +21,10 @@ type Handler struct {
 	checkFail []byte // token_check_fail body, nil when not configured
 	failType  []string
 	proxy     *http.Client
-	log       *accessLog // nil when off
-	limited   sync.Pool  // *io.LimitedReader for sendBody
-	sections  sync.Pool  // *io.SectionReader for sendBody of a shared (file cache) file
+	auth      *authorizer // nil when auth_request is off
+	log       *accessLog  // nil when off
+	limited   sync.Pool   // *io.LimitedReader for sendBody
+	sections  sync.Pool   // *io.SectionReader for sendBody of a shared (file cache) file
 	// caches[i] serves small normal files and trunk slices of cfg.Groups[i] from descriptors
 	// kept open; nil when that group's Opener is not a *disk.Store.
 	caches []*disk.FileCache
@@ -79,6 +80,9 @@ func New(cfg Config) (*Handler, error) {
 		h.failType = h.contentType(cfg.Token.CheckFailFile)
 	}
 	h.proxy = newProxyClient(cfg)
+	if cfg.AuthRequest.URL != "" {
+		h.auth = newAuthorizer(cfg.AuthRequest, cfg.Now, cfg.Logger)
+	}
 	if cfg.AccessLog != nil {
 		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer)
 	}
@@ -86,9 +90,13 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Close stops the access-log writer after flushing the lines already queued, and drops the
-// proxy's idle connections. The Handler must not serve requests afterwards.
+// idle connections of the proxy and the auth service. The Handler must not serve requests
+// afterwards.
 func (h *Handler) Close() error {
 	h.proxy.CloseIdleConnections()
+	if h.auth != nil {
+		h.auth.client.CloseIdleConnections()
+	}
 	for _, tc := range h.caches {
 		if tc != nil {
 			tc.Close()
@@ -143,6 +151,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 				return h.serveCheckFail(w, r)
 			}
 			return h.fail(w, r, status, msg)
+		}
+	}
+	if h.auth != nil {
+		if status, n, ok := h.authorize(w, r, &gr); !ok {
+			return status, n
 		}
 	}
 	return h.serveStored(w, r, groupName, remote, &gr)
