@@ -100,6 +100,7 @@ type Config struct {
 	// AccessLogBuffer is the number of lines that may wait for the writer (0 = 4096).
 	AccessLogBuffer int
 	AuthRequest     AuthRequestConfig // delegated auth (authreq.go); off by default
+	XAccel          XAccelConfig      // app-decided downloads (xaccel.go); off by default
 	Logger          *slog.Logger      // nil = discard
 	Now             func() time.Time  // nil = time.Now
 }
@@ -124,6 +125,7 @@ func (c *Config) setDefaults() {
 		c.AccessLogBuffer = 4096
 	}
 	c.AuthRequest.setDefaults()
+	c.XAccel.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -174,7 +176,10 @@ func (c *Config) validate() error {
 	if c.SyncFileMaxDelay < 0 || c.ProxyTimeout < 0 || c.AccessLogBuffer < 0 {
 		return fmt.Errorf("%w: negative duration or buffer size", ErrConfig)
 	}
-	return c.AuthRequest.validate()
+	if err := c.AuthRequest.validate(); err != nil {
+		return err
+	}
+	return c.XAccel.validate(c)
 }
 
 // checkBaseURL checks an http(s) URL with a host, for the error message of key.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ type Handler struct {
 	failType  []string
 	proxy     *http.Client
 	auth      *authorizer // nil when auth_request is off
+	xaccel    *xaccelApp  // nil when x_accel is off
 	log       *accessLog  // nil when off
 	limited   sync.Pool   // *io.LimitedReader for sendBody
 	sections  sync.Pool   // *io.SectionReader for sendBody of a shared (file cache) file
@@ -83,6 +85,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.AuthRequest.URL != "" {
 		h.auth = newAuthorizer(cfg.AuthRequest, cfg.Now, cfg.Logger)
 	}
+	if cfg.XAccel.Prefix != "" {
+		h.xaccel = newXAccelApp(cfg.XAccel, cfg.Logger)
+	}
 	if cfg.AccessLog != nil {
 		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer)
 	}
@@ -90,12 +95,15 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Close stops the access-log writer after flushing the lines already queued, and drops the
-// idle connections of the proxy and the auth service. The Handler must not serve requests
-// afterwards.
+// idle connections of the proxy, the auth service and the x-accel app. The Handler must not
+// serve requests afterwards.
 func (h *Handler) Close() error {
 	h.proxy.CloseIdleConnections()
 	if h.auth != nil {
 		h.auth.client.CloseIdleConnections()
+	}
+	if h.xaccel != nil {
+		h.xaccel.client.CloseIdleConnections()
 	}
 	for _, tc := range h.caches {
 		if tc != nil {
@@ -136,6 +144,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	}
 	if len(r.RequestURI) > maxURI {
 		return h.fail(w, r, http.StatusRequestURITooLong, "URI longer than 8192 bytes")
+	}
+	if h.xaccel != nil && strings.HasPrefix(r.URL.Path, h.xaccel.prefix) {
+		return h.serveXAccel(w, r)
 	}
 	groupName, remote, ok := splitPath(r.URL.Path, h.cfg.URLHaveGroupName)
 	if !ok {
