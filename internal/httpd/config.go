@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"time"
 
@@ -102,8 +103,10 @@ type Config struct {
 	AccessLog io.Writer
 	// AccessLogBuffer is the number of lines that may wait for the writer (0 = 4096).
 	AccessLogBuffer int
-	Logger          *slog.Logger     // nil = discard
-	Now             func() time.Time // nil = time.Now
+	AuthRequest     AuthRequestConfig // delegated auth (authreq.go); off by default
+	XAccel          XAccelConfig      // app-decided downloads (xaccel.go); off by default
+	Logger          *slog.Logger      // nil = discard
+	Now             func() time.Time  // nil = time.Now
 
 	// LimitRate is nginx's limit_rate: bytes/s for each response once LimitRateAfter bytes of
 	// it went out (0 = none).
@@ -136,6 +139,8 @@ func (c *Config) setDefaults() {
 	if c.AccessLogBuffer == 0 {
 		c.AccessLogBuffer = 4096
 	}
+	c.AuthRequest.setDefaults()
+	c.XAccel.setDefaults()
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -188,6 +193,18 @@ func (c *Config) validate() error {
 	}
 	if c.SyncFileMaxDelay < 0 || c.ProxyTimeout < 0 || c.AccessLogBuffer < 0 {
 		return fmt.Errorf("%w: negative duration or buffer size", ErrConfig)
+	}
+	if err := c.AuthRequest.validate(); err != nil {
+		return err
+	}
+	return c.XAccel.validate(c)
+}
+
+// checkBaseURL checks an http(s) URL with a host, for the error message of key.
+func checkBaseURL(key, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: %s %q: want http://host[:port][/path]", ErrConfig, key, raw)
 	}
 	return nil
 }

@@ -7,22 +7,39 @@
 // ServeHTTP runs one fixed sequence, each step a small function:
 //
 //  1. method (GET, HEAD; else 405) and URI length (8 KiB; else 414);
-//  2. the path: group segment (when Config.URLHaveGroupName), then the remote file name
+//  2. app-decided downloads, when Config.XAccel.Prefix is set and the path starts with it
+//     (xaccel.go): the request goes to the app (XAccel.Upstream + path + query, the client's
+//     end-to-end headers, X-Real-IP, X-Forwarded-For). An answer with X-Accel-Redirect naming
+//     a file URL of this node is served from step 6 on for that path, with no token or auth
+//     check (the app decided): the client's Range and conditionals apply, the app's
+//     Content-Type, Content-Disposition, X-Accel-Limit-Rate and X-Depot-User go into the
+//     grant (xaccelfile.go); a bad one is 502. Any other answer is passed through, streamed,
+//     without hop-by-hop and X-Accel-* headers; a body that breaks off is cut on the client
+//     too. A down app is 502, one slower than XAccel.Timeout 504;
+//  3. the path: group segment (when Config.URLHaveGroupName), then the remote file name
 //     ("M00/XX/YY/name"); a name shorter than 22 bytes is 400;
-//  3. the credential, unless the bypass header matches: a query with sig= is a Depot signed
+//  4. the credential, unless the bypass header matches: a query with sig= is a Depot signed
 //     URL over the whole path (token.VerifyQuery), whose user, rate and file name go with the
 //     request; any other query is an md5 token over the remote name (token.Verify), or 400
 //     with TokenConfig.RefuseMD5. A failure serves the token_check_fail file with 200, or 400
 //     without one. With the check off (or bypassed) a signed URL that verifies against a
 //     configured secret still gives its user, rate and file name; one that does not is ignored;
-//  4. fileid.ParseRemote and the store path index (400 on failure);
-//  5. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
+//  5. delegated auth, when Config.AuthRequest.URL is set (authreq.go): a GET to the auth
+//     service with X-Original-URI, X-Original-Method, X-Real-IP, X-Forwarded-For and the
+//     client's Cookie and Authorization. 2xx goes on with X-Depot-User, X-Depot-Limit-Rate and
+//     X-Depot-Filename in the request's grant; 401 and 403 go to the client (with the
+//     service's WWW-Authenticate) before anything of the file is read; anything else, an
+//     unreachable service or one slower than the timeout is 503. Answers may be kept for a
+//     ttl per (Cookie, Authorization, URI) in a bounded cache (authcache.go), where
+//     concurrent identical misses share one ask;
+//  6. fileid.ParseRemote and the store path index (400 on failure);
+//  7. the open: a normal file or trunk slice whose name says at most 16 KiB from the group's
 //     disk.FileCache (a descriptor kept open), anything else with Store.Open; a miss goes to
 //     notLocal (404, 400 loop guard, 302 or proxy);
-//  6. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
+//  8. the conditionals (If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since)
 //     against the ETag (crc32 and size from a normal or trunk ID) and Last-Modified (the ID's
 //     create time, or the mtime of slave and appender files);
-//  7. Range / If-Range (or FLV ?start= / ?end= when Config.FLV), then the body.
+//  9. Range / If-Range (or FLV ?start= / ?end= when Config.FLV), then the body.
 //
 // # Zero copy
 //

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,9 +22,11 @@ type Handler struct {
 	checkFail []byte // token_check_fail body, nil when not configured
 	failType  []string
 	proxy     *http.Client
-	log       *accessLog // nil when off
-	limited   sync.Pool  // *io.LimitedReader for sendBody
-	sections  sync.Pool  // *io.SectionReader for sendBody of a shared (file cache) file
+	auth      *authorizer // nil when auth_request is off
+	xaccel    *xaccelApp  // nil when x_accel is off
+	log       *accessLog  // nil when off
+	limited   sync.Pool   // *io.LimitedReader for sendBody
+	sections  sync.Pool   // *io.SectionReader for sendBody of a shared (file cache) file
 	// caches[i] serves small normal files and trunk slices of cfg.Groups[i] from descriptors
 	// kept open; nil when that group's Opener is not a *disk.Store.
 	caches []*disk.FileCache
@@ -80,6 +83,12 @@ func New(cfg Config) (*Handler, error) {
 		h.failType = h.contentType(cfg.Token.CheckFailFile)
 	}
 	h.proxy = newProxyClient(cfg)
+	if cfg.AuthRequest.URL != "" {
+		h.auth = newAuthorizer(cfg.AuthRequest, cfg.Now, cfg.Logger)
+	}
+	if cfg.XAccel.Prefix != "" {
+		h.xaccel = newXAccelApp(cfg.XAccel, cfg.Logger)
+	}
 	if cfg.AccessLog != nil {
 		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer)
 	}
@@ -87,9 +96,16 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Close stops the access-log writer after flushing the lines already queued, and drops the
-// proxy's idle connections. The Handler must not serve requests afterwards.
+// idle connections of the proxy, the auth service and the x-accel app. The Handler must not
+// serve requests afterwards.
 func (h *Handler) Close() error {
 	h.proxy.CloseIdleConnections()
+	if h.auth != nil {
+		h.auth.client.CloseIdleConnections()
+	}
+	if h.xaccel != nil {
+		h.xaccel.client.CloseIdleConnections()
+	}
 	for _, tc := range h.caches {
 		if tc != nil {
 			tc.Close()
@@ -130,6 +146,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if len(r.RequestURI) > maxURI {
 		return h.fail(w, r, http.StatusRequestURITooLong, "URI longer than 8192 bytes")
 	}
+	if h.xaccel != nil && strings.HasPrefix(r.URL.Path, h.xaccel.prefix) {
+		return h.serveXAccel(w, r)
+	}
 	groupName, remote, ok := splitPath(r.URL.Path, h.cfg.URLHaveGroupName)
 	if !ok {
 		return h.fail(w, r, http.StatusBadRequest, "bad URL: want /<group>/M00/XX/YY/<name>")
@@ -147,6 +166,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 		}
 	} else {
 		h.honourSigned(r, &gr)
+	}
+	if h.auth != nil {
+		if status, n, ok := h.authorize(w, r, &gr); !ok {
+			return status, n
+		}
 	}
 	return h.serveStored(w, r, groupName, remote, &gr)
 }

@@ -119,6 +119,20 @@ func copyEndToEnd(dst, src http.Header) {
 	}
 }
 
+// forwardedFor returns the client's IP address (from r.RemoteAddr) and the X-Forwarded-For
+// value that a request made on its behalf carries: the client's own list with its address
+// appended. ok is false when RemoteAddr is not host:port.
+func forwardedFor(r *http.Request) (ip, xff string, ok bool) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return "", "", false
+	}
+	if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
+		return ip, strings.Join(prior, ", ") + ", " + ip, true
+	}
+	return ip, ip, true
+}
+
 // newProxyClient returns the pooled keep-alive client used to fetch from source nodes.
 func newProxyClient(c Config) *http.Client {
 	rt := c.ProxyTransport
@@ -155,11 +169,8 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string)
 	if h.bypassKey != "" {
 		delete(req.Header, h.bypassKey)
 	}
-	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
-			host = strings.Join(prior, ", ") + ", " + host
-		}
-		req.Header["X-Forwarded-For"] = []string{host}
+	if _, xff, ok := forwardedFor(r); ok {
+		req.Header["X-Forwarded-For"] = []string{xff}
 	}
 	resp, err := h.proxy.Do(req)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,10 +24,11 @@ import (
 const sendfileChildEnv = "DEPOT_HTTPD_SENDFILE_CHILD_STORE"
 
 // TestSendfile proves that whole files, trunk slices and single ranges above fastsrv's
-// CopyBelow go out with sendfile(2) (every body byte), and that a small file leaves with its
-// header in one write and no sendfile: it re-executes the test binary as the storage node's
-// server (fastsrv) under strace and counts what the calls sent. Without
-// strace the test is skipped, except under CI (CI set), where that is a failure.
+// CopyBelow go out with sendfile(2) (every body byte), also when an X-Accel app names the
+// file, and that a small file leaves with its header in one write and no sendfile: it
+// re-executes the test binary as the storage node's server (fastsrv) under strace and counts
+// what the calls sent. Without strace the test is skipped, except under CI (CI set), where
+// that is a failure.
 func TestSendfile(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("sendfile check is Linux-only")
@@ -42,13 +45,15 @@ func TestSendfile(t *testing.T) {
 		name, id string // id "" = the 256 KiB normal file uploaded into the copy
 		rng      string
 		sendfile bool
+		prefix   string // "/dl" = through the child's X-Accel app, which names the file
 	}{
-		{"whole normal file", "", "", true},
-		{"range of a normal file", "", "bytes=100-", true},
-		{"trunk slice", idTr3, "", true},
-		{"range of a trunk slice", idTr3, "bytes=100-", true},
-		{"small file: header and body in one write", idBin, "", false},
-		{"small trunk slice (file cache): one write", idTr1, "", false},
+		{"whole normal file", "", "", true, ""},
+		{"range of a normal file", "", "bytes=100-", true, ""},
+		{"trunk slice", idTr3, "", true, ""},
+		{"range of a trunk slice", idTr3, "bytes=100-", true, ""},
+		{"small file: header and body in one write", idBin, "", false, ""},
+		{"small trunk slice (file cache): one write", idTr1, "", false, ""},
+		{"x-accel redirect to a normal file", "", "bytes=100-", true, "/dl"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,7 +94,7 @@ func TestSendfile(t *testing.T) {
 				}
 				t.Fatalf("child server did not start: %v", err)
 			}
-			url := "http://" + strings.TrimSpace(addr) + "/" + tc.id
+			url := "http://" + strings.TrimSpace(addr) + tc.prefix + "/" + tc.id
 			var hdr map[string]string
 			if tc.rng != "" {
 				hdr = map[string]string{"Range": tc.rng}
@@ -127,10 +132,16 @@ func TestSendfileChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only runs as TestSendfile's child")
 	}
+	// The X-Accel app names the file after /dl: "/dl/group1/M00/…" → "/group1/M00/…".
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Accel-Redirect", strings.TrimPrefix(r.URL.Path, "/dl"))
+	}))
+	defer app.Close()
 	cfg := Config{
 		Groups:           []Group{{Name: "group1", Store: openStore(t, dir, [4]byte{127, 0, 0, 1}), StorePathCount: 1}},
 		URLHaveGroupName: true,
 		IsSelf:           isLoopback1,
+		XAccel:           XAccelConfig{Prefix: "/dl/", Upstream: app.URL},
 	}
 	h, err := New(cfg)
 	if err != nil {

@@ -63,6 +63,17 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 			RefuseMD5:      as.RefuseMD5Token,
 		}
 	}
+	ctl := sc.HTTP.Controlled
+	cfg.AuthRequest = httpd.AuthRequestConfig{
+		URL:      ctl.AuthRequestURL,
+		Timeout:  ctl.AuthRequestTimeout,
+		CacheTTL: ctl.AuthRequestCacheTTL,
+	}
+	cfg.XAccel = httpd.XAccelConfig{
+		Prefix:   ctl.XAccelPrefix,
+		Upstream: ctl.XAccelUpstream,
+		Timeout:  ctl.XAccelTimeout,
+	}
 	cfg.Groups = append(cfg.Groups, httpd.Group{Name: sc.GroupName, Store: s.store, StorePathCount: len(sc.StorePaths)})
 	for _, g := range mod.Groups {
 		if g.GroupName == sc.GroupName {

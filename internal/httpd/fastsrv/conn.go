@@ -79,7 +79,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 // serve runs the request loop until the connection ends.
 func (c *conn) serve() {
 	defer func() {
-		if p := recover(); p != nil {
+		// http.ErrAbortHandler is a handler's way to cut a response short (net/http's
+		// contract): the connection closes without the rest of it, and without a log line.
+		if p := recover(); p != nil && p != http.ErrAbortHandler {
 			c.srv.cfg.Logger.Error("panic serving a request", "remote", c.req.RemoteAddr, "panic", p, "stack", string(debug.Stack()))
 		}
 		c.cancel()

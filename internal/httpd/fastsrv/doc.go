@@ -35,7 +35,9 @@
 //
 // HTTP/1.1 and 1.0 (keep-alive only when asked for), pipelining (responses in order), HEAD,
 // "Connection: close", a response body of unknown length chunked for 1.1 clients and
-// delimited by closing for 1.0 ones. A request carrying a body (Content-Length > 0 or
+// delimited by closing for 1.0 ones. A handler that panics with http.ErrAbortHandler ends
+// the connection where the response stands (a chunked body gets no last chunk, so the
+// client sees it cut), with no log line, as net/http does. A request carrying a body (Content-Length > 0 or
 // Transfer-Encoding) is answered and the connection closed: the download port takes none.
 // Limits: Config.MaxHeaderBytes for the request line plus headers (431, or 414 when the
 // request line alone is too long), a read timeout from the first byte of a request to the end
