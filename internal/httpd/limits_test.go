@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,7 +81,8 @@ func rateOver(counters ...*atomic.Int64) []float64 {
 }
 
 // TestUserLimitRateAcrossConnections: two users, each on 4 connections, with
-// user_limit_rate 1 MiB/s get 1 MiB/s each in total (±10%), whatever their connection count.
+// user_limit_rate 1 MiB/s get 1 MiB/s each in total (±10%), whatever their connection count;
+// a third user whom the auth service exempts (X-Depot-Limit-Rate: 0) is not slowed meanwhile.
 func TestUserLimitRateAcrossConnections(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timed rates")
@@ -87,24 +90,35 @@ func TestUserLimitRateAcrossConnections(t *testing.T) {
 	const limit = 1 << 20
 	st := openStore(t, "", [4]byte{127, 0, 0, 1})
 	id, _ := storeBig(t, st, 16<<20)
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Real-IP") == "127.0.0.4" {
+			w.Header().Set("X-Depot-Limit-Rate", "0")
+		}
+	}))
+	t.Cleanup(auth.Close)
 	srv, _ := startServer(t, Config{
 		Groups: []Group{{Name: "group1", Store: st, StorePathCount: 1}}, URLHaveGroupName: true,
-		IsSelf: isLoopback1, UserLimitRate: limit,
+		IsSelf: isLoopback1, UserLimitRate: limit, AuthRequest: AuthRequestConfig{URL: auth.URL},
 	})
 	addr := srv.URL[len("http://"):]
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	var a, b atomic.Int64
+	var a, b, free atomic.Int64
 	downloader(ctx, t, addr, "127.0.0.2", "/"+id, 4, &a, &wg)
 	downloader(ctx, t, addr, "127.0.0.3", "/"+id, 4, &b, &wg)
-	rates := rateOver(&a, &b)
+	downloader(ctx, t, addr, "127.0.0.4", "/"+id, 1, &free, &wg)
+	rates := rateOver(&a, &b, &free)
 	cancel()
 	wg.Wait()
-	for i, r := range rates {
+	for i, r := range rates[:2] {
 		t.Logf("user %d: %.0f bytes/s over 4 connections (limit %d)", i+2, r, limit)
 		if r < 0.9*limit || r > 1.1*limit {
 			t.Errorf("user 127.0.0.%d got %.0f bytes/s, want %d ±10%%", i+2, r, limit)
 		}
+	}
+	t.Logf("exempt user: %.0f bytes/s on 1 connection", rates[2])
+	if rates[2] < 20*limit {
+		t.Errorf("the exempt user got %.0f bytes/s: slowed (want far above the %d limit)", rates[2], limit)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +280,59 @@ func TestCallbackOutageAndRestart(t *testing.T) {
 			t.Errorf("event %s delivered twice", ev.ID)
 		}
 		seen[ev.ID] = true
+	}
+}
+
+// TestAuthUserAndXAccelUserCounted: the user an auth service (X-Depot-User) or an X-Accel app
+// names is the user a completed download is recorded for; an auth refusal sends nothing and
+// counts nothing.
+func TestAuthUserAndXAccelUserCounted(t *testing.T) {
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie("session")
+		if err != nil {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("X-Depot-User", "user-"+c.Value)
+	}))
+	t.Cleanup(auth.Close)
+	var fileID atomic.Value
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Accel-Redirect", "/"+fileID.Load().(string))
+		w.Header().Set("X-Depot-User", "app-user")
+	}))
+	t.Cleanup(app.Close)
+	dir := t.TempDir()
+	rc := startReceiver(t)
+	node := startAccountingNode(t, dir, rc, "http.auth_request.url = "+auth.URL+"\nhttp.x_accel.prefix = /dl/\nhttp.x_accel.upstream = "+app.URL+"\n")
+	id, body := uploadRandom(t, node, 300<<10)
+	fileID.Store(id)
+	url := "http://" + node.HTTPAddr() + "/" + id
+
+	code, _, got := httpGet(t, http.MethodGet, url)
+	if code != http.StatusForbidden || bytes.Contains(got, body[:64]) {
+		t.Fatalf("no session: %d with %d bytes, want 403 and none of the file", code, len(got))
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.AddCookie(&http.Cookie{Name: "session", Value: "42"})
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, body) {
+		t.Fatalf("with a session: %s, %d bytes", resp.Status, len(got))
+	}
+	if code, _, got := httpGet(t, http.MethodGet, "http://"+node.HTTPAddr()+"/dl/anything"); code != 200 || !bytes.Equal(got, body) {
+		t.Fatalf("X-Accel: %d, %d bytes", code, len(got))
+	}
+	evs := waitEvents(t, rc, 2)
+	users := map[string]bool{}
+	for _, ev := range evs {
+		users[ev.User] = true
+	}
+	if len(evs) != 2 || !users["user-42"] || !users["app-user"] {
+		t.Errorf("completions for %v, want user-42 (auth) and app-user (X-Accel)", users)
 	}
 }
