@@ -14,14 +14,16 @@ import (
 
 // Delivery is what one response delivered.
 type Delivery struct {
-	User    string // the user (signed URL, auth answer, X-Accel), or the client address
-	FileID  string // with group
-	Size    int64  // the whole file's size
-	Client  string // client address (host)
-	Conn    string // the connection (remote host:port): counts connections per download
-	Sent    []Span // file ranges the response was to carry (its Content-Range or whole file)
-	Acked   []Span // file ranges the client acknowledged
-	Aborted bool   // the response ended before all it sent was acknowledged (reset, stalled)
+	User string // the user (signed URL, auth answer, X-Accel), or the client address
+	// Anonymous: no credential named the user, so User is the client address.
+	Anonymous bool
+	FileID    string // with group
+	Size      int64  // the whole file's size
+	Client    string // client address (host)
+	Conn      string // the connection (remote host:port): counts connections per download
+	Sent      []Span // file ranges the response was to carry (its Content-Range or whole file)
+	Acked     []Span // file ranges the client acknowledged
+	Aborted   bool   // the response ended before all it sent was acknowledged (reset, stalled)
 }
 
 // Completion is one completed download: the callback's JSON body.
@@ -35,6 +37,7 @@ type Completion struct {
 	Connections int       `json:"connections"`
 	Started     time.Time `json:"started"`
 	Completed   time.Time `json:"completed"`
+	Anonymous   bool      `json:"anonymous,omitempty"` // user is the client address
 }
 
 // Config configures an Accountant. Zero values take the defaults noted.
@@ -97,6 +100,7 @@ type entry struct {
 	Conns   []string  `json:"k"` // distinct connections that delivered bytes (up to maxConns)
 	More    int       `json:"m"` // connections beyond maxConns
 	Started time.Time `json:"t"`
+	Anon    bool      `json:"a,omitempty"`
 	key     string
 	elem    *list.Element
 }

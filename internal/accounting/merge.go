@@ -46,7 +46,7 @@ func (a *Accountant) merge(d Delivery) {
 			a.remove(a.lru.Back().Value.(*entry))
 			a.count(func(s *Stats) { s.Evicted++ })
 		}
-		e = &entry{User: d.User, FileID: d.FileID, Size: d.Size, Started: now, key: key}
+		e = &entry{User: d.User, FileID: d.FileID, Size: d.Size, Started: now, Anon: d.Anonymous, key: key}
 		a.entries[key] = e
 		e.elem = a.lru.PushFront(e)
 	} else {
@@ -71,6 +71,7 @@ func (a *Accountant) complete(e *entry, now time.Time) {
 	a.events = append(a.events, Completion{
 		Event: "download.completed", ID: newID(), FileID: e.FileID, User: e.User, Client: e.Client,
 		Size: e.Size, Connections: len(e.Conns) + e.More, Started: e.Started.UTC(), Completed: now.UTC(),
+		Anonymous: e.Anon,
 	})
 	a.remove(e)
 	a.count(func(s *Stats) { s.Completed++ })

@@ -17,6 +17,7 @@ func DefaultControlled() Controlled {
 		AccountingMaxEntries: 1_000_000,
 		CallbackTimeout:      10 * time.Second,
 		CallbackQueueMax:     100_000,
+		StatsMaxDays:         366,
 	}
 }
 
@@ -36,13 +37,18 @@ func (c *Controlled) bind(b *binder) {
 	b.str("http.completion_callback.url", &c.CallbackURL)
 	b.seconds("http.completion_callback.timeout", &c.CallbackTimeout)
 	b.integer("http.completion_callback.queue_max", &c.CallbackQueueMax)
+	b.boolean("http.stats.enabled", &c.StatsEnabled)
+	b.str("http.stats.allow_referers", &c.StatsAllowReferers)
+	b.integer("http.stats.max_days", &c.StatsMaxDays)
+	b.str("http.download.allow_referers", &c.DownloadAllowReferers)
 	if c.CallbackURL != "" {
 		c.Accounting = true
 	}
 }
 
-// AccountingOn reports whether downloads are accounted (enabled, or needed by the callback).
-func (c *Controlled) AccountingOn() bool { return c.Accounting || c.CallbackURL != "" }
+// AccountingOn reports whether downloads are accounted (enabled, or needed by the callback or
+// the statistics' completed counts).
+func (c *Controlled) AccountingOn() bool { return c.Accounting || c.CallbackURL != "" || c.StatsEnabled }
 
 func (c *Controlled) validate() []error {
 	var errs []error
@@ -80,6 +86,9 @@ func (c *Controlled) validate() []error {
 	}
 	if c.AccountingMaxEntries < 1 {
 		errs = append(errs, keyErr("http.accounting.max_entries", invalid("count (want >= 1)", fmt.Sprint(c.AccountingMaxEntries))))
+	}
+	if c.StatsMaxDays < 1 {
+		errs = append(errs, keyErr("http.stats.max_days", invalid("days (want >= 1)", fmt.Sprint(c.StatsMaxDays))))
 	}
 	if c.CallbackQueueMax < 1 {
 		errs = append(errs, keyErr("http.completion_callback.queue_max", invalid("count (want >= 1)", fmt.Sprint(c.CallbackQueueMax))))

@@ -21,6 +21,10 @@ http.accounting.window = 3600
 http.accounting.max_entries = 5000
 http.completion_callback.url = http://127.0.0.1:9002/done
 http.completion_callback.queue_max = 10
+http.stats.enabled = true
+http.stats.allow_referers = example.com, app.example.com
+http.stats.max_days = 31
+http.download.allow_referers = none,example.com
 `})
 	s, err := LoadStorage(filepath.Join(dir, "storage.conf"), nil)
 	if err != nil {
@@ -32,6 +36,8 @@ http.completion_callback.queue_max = 10
 	want.LimitRate, want.LimitRateAfter, want.UserLimitRate = 512<<10, 1<<20, 1<<20
 	want.Accounting, want.AccountingWindow, want.AccountingMaxEntries = true, time.Hour, 5000
 	want.CallbackURL, want.CallbackQueueMax = "http://127.0.0.1:9002/done", 10
+	want.StatsEnabled, want.StatsAllowReferers, want.StatsMaxDays = true, "example.com, app.example.com", 31
+	want.DownloadAllowReferers = "none,example.com"
 	if s.HTTP.Controlled != want {
 		t.Errorf("got  %+v\nwant %+v", s.HTTP.Controlled, want)
 	}

@@ -54,6 +54,11 @@ type Controlled struct {
 	CallbackURL      string        // http.completion_callback.url ("" = off)
 	CallbackTimeout  time.Duration // http.completion_callback.timeout (10 s per POST)
 	CallbackQueueMax int           // http.completion_callback.queue_max (100,000 events)
+
+	StatsEnabled          bool   // http.stats.enabled: daily statistics, /event.png and /stats
+	StatsAllowReferers    string // http.stats.allow_referers: host names for /stats and /event.png ("" = all)
+	StatsMaxDays          int    // http.stats.max_days: longest /stats range (366)
+	DownloadAllowReferers string // http.download.allow_referers: host names for downloads ("" = all; none = no Referer)
 }
 
 // Storage is storage.conf. Durations are whole seconds in the file unless noted.

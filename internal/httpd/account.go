@@ -59,7 +59,7 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 	if user == "" {
 		user = host
 	}
-	d := accounting.Delivery{User: user, FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
+	d := accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
 	parts, record := t.parts, h.cfg.Accounting
 	for _, p := range parts {
 		d.Sent = append(d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})

@@ -118,6 +118,12 @@ type Config struct {
 	// (on a server whose ResponseWriter is a fastsrv.AckWatcher; others report nothing).
 	// Nil = off. It must not block.
 	Accounting func(accounting.Delivery)
+	// Routes answer these exact paths (the statistics' /event.png and /stats) before the
+	// file-ID flow, access-logged like downloads. Nil = none.
+	Routes map[string]http.Handler
+	// DownloadReferers, when set, admits a file download only when it returns true for the
+	// request's Referer ("" when none); a refused one is 403 (http.download.allow_referers).
+	DownloadReferers func(referer string) bool
 }
 
 func (c *Config) setDefaults() {

@@ -146,6 +146,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if len(r.RequestURI) > maxURI {
 		return h.fail(w, r, http.StatusRequestURITooLong, "URI longer than 8192 bytes")
 	}
+	if h.cfg.Routes != nil {
+		if rh, ok := h.cfg.Routes[r.URL.Path]; ok {
+			return serveRoute(rh, w, r)
+		}
+	}
 	if h.xaccel != nil && strings.HasPrefix(r.URL.Path, h.xaccel.prefix) {
 		return h.serveXAccel(w, r)
 	}
@@ -155,6 +160,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	}
 	if len(remote) < minRemote {
 		return h.fail(w, r, http.StatusBadRequest, "bad URL: file id too short")
+	}
+	if h.cfg.DownloadReferers != nil && !h.cfg.DownloadReferers(r.Header.Get("Referer")) {
+		return h.fail(w, r, http.StatusForbidden, "referer not allowed (http.download.allow_referers)")
 	}
 	var gr grant
 	if h.cfg.Token.Check {

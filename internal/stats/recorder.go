@@ -161,7 +161,11 @@ func (r *Recorder) Close() error {
 	return r.Flush()
 }
 
-// Query returns the stored rows (live and imported merged) of days from..to under prefix.
+// Query returns the stored rows (live and imported merged) of days from..to under prefix,
+// after writing what is pending (so a count made before the call is in the answer).
 func (r *Recorder) Query(from, to, prefix string) ([]meta.StatsRow, error) {
+	if err := r.Flush(); err != nil {
+		return nil, err
+	}
 	return r.cfg.Store.Query(from, to, prefix)
 }

@@ -3,12 +3,14 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/meta"
+	"github.com/depotfs/depot/internal/stats"
 )
 
 // controlled is the node's download accounting: the bbolt file, the accountant and the
@@ -17,22 +19,34 @@ type controlled struct {
 	store    *meta.DownloadStore
 	acct     *accounting.Accountant
 	notifier *accounting.Notifier
+	stats    *meta.StatsStore
+	rec      *stats.Recorder
 }
 
 // downloadsFile is the accounting state under the base path.
-const downloadsFile = "downloads.db"
+const (
+	downloadsFile = "downloads.db"
+	statsFile     = "stats.db"
+)
 
 // openControlled applies storage.conf's rate limits to cfg and, when accounting is on, opens
 // its state under BasePath/data and points cfg's accounting at it.
 func (s *Server) openControlled(cfg *httpd.Config) error {
 	c := s.cfg.Storage.HTTP.Controlled
 	cfg.LimitRate, cfg.LimitRateAfter, cfg.UserLimitRate = c.LimitRate, c.LimitRateAfter, c.UserLimitRate
+	if refs := stats.ParseReferers(c.DownloadAllowReferers); len(refs) > 0 {
+		cfg.DownloadReferers = refs.Allows
+	}
 	if !c.AccountingOn() {
 		return nil
+	}
+	if err := s.openStats(cfg); err != nil {
+		return err
 	}
 	path := filepath.Join(s.cfg.Storage.BasePath, "data", downloadsFile)
 	st, err := meta.OpenDownloads(path, meta.Options{Logger: s.log})
 	if err != nil {
+		s.closeControlled()
 		return fmt.Errorf("download accounting (http.accounting.*): %w", err)
 	}
 	s.ctl.store = st
@@ -47,7 +61,7 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 			MinBackoff: backoff, MaxBackoff: 60 * backoff,
 		})
 		if err != nil {
-			st.Close()
+			s.closeControlled()
 			return err
 		}
 	}
@@ -55,17 +69,71 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 		Window: c.AccountingWindow, MaxEntries: c.AccountingMaxEntries, Store: st,
 		QueueMax: c.CallbackQueueMax, Logger: log,
 	}
-	if n := s.ctl.notifier; n != nil {
-		acfg.OnComplete = func(accounting.Completion) { n.Wake() }
+	n, rec := s.ctl.notifier, s.ctl.rec
+	acfg.OnComplete = func(c accounting.Completion) {
+		if n != nil {
+			n.Wake()
+		}
+		if rec != nil {
+			rec.Completed(c.FileID, knownUser(c.User, c.Anonymous))
+		}
 	}
 	s.ctl.acct, err = accounting.New(acfg)
 	if err != nil {
 		s.closeControlled()
 		return err
 	}
-	cfg.Accounting = s.ctl.acct.Record
+	record := s.ctl.acct.Record
+	cfg.Accounting = record
+	if rec != nil {
+		cfg.Accounting = func(d accounting.Delivery) {
+			record(d)
+			var acked int64
+			for _, sp := range d.Acked {
+				acked += sp.End - sp.Start
+			}
+			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), acked)
+		}
+	}
 	return nil
 }
+
+// knownUser is user, or "" when it is only the client address.
+func knownUser(user string, anonymous bool) string {
+	if anonymous {
+		return ""
+	}
+	return user
+}
+
+// openStats opens the daily statistics (http.stats.enabled) under BasePath/data and routes
+// /event.png and /stats to them.
+func (s *Server) openStats(cfg *httpd.Config) error {
+	c := s.cfg.Storage.HTTP.Controlled
+	if !c.StatsEnabled {
+		return nil
+	}
+	path := filepath.Join(s.cfg.Storage.BasePath, "data", statsFile)
+	st, err := meta.OpenStats(path, meta.Options{})
+	if err != nil {
+		return fmt.Errorf("statistics (http.stats.enabled): %w", err)
+	}
+	rec, err := stats.New(stats.Config{Store: st, Logger: s.log.With("component", "stats"), Now: s.cfg.Now})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	s.ctl.stats, s.ctl.rec = st, rec
+	api := stats.NewAPI(rec, stats.ParseReferers(c.StatsAllowReferers), c.StatsMaxDays)
+	cfg.Routes = map[string]http.Handler{
+		"/event.png": http.HandlerFunc(api.ServeBeacon),
+		"/stats":     http.HandlerFunc(api.ServeStats),
+	}
+	return nil
+}
+
+// Stats returns the node's statistics recorder, nil when off (tests).
+func (s *Server) Stats() *stats.Recorder { return s.ctl.rec }
 
 // closeControlled writes what the accountant holds and closes the notifier and the file.
 func (s *Server) closeControlled() error {
@@ -75,6 +143,12 @@ func (s *Server) closeControlled() error {
 	}
 	if s.ctl.notifier != nil {
 		errs = append(errs, s.ctl.notifier.Close())
+	}
+	if s.ctl.rec != nil {
+		errs = append(errs, s.ctl.rec.Close())
+	}
+	if s.ctl.stats != nil {
+		errs = append(errs, s.ctl.stats.Close())
 	}
 	if s.ctl.store != nil {
 		errs = append(errs, s.ctl.store.Close())

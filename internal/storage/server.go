@@ -45,6 +45,8 @@ type Config struct {
 	// CallbackBackoff is the first wait after a failed completion callback, doubling up to 60
 	// times it (0 = 1 s; tests shorten it).
 	CallbackBackoff time.Duration
+	// Now is the clock of the statistics' days (tests); nil = time.Now.
+	Now func() time.Time
 }
 
 // Server is a running storage node.
