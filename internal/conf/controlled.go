@@ -48,7 +48,9 @@ func (c *Controlled) bind(b *binder) {
 
 // AccountingOn reports whether downloads are accounted (enabled, or needed by the callback or
 // the statistics' completed counts).
-func (c *Controlled) AccountingOn() bool { return c.Accounting || c.CallbackURL != "" || c.StatsEnabled }
+func (c *Controlled) AccountingOn() bool {
+	return c.Accounting || c.CallbackURL != "" || c.StatsEnabled
+}
 
 func (c *Controlled) validate() []error {
 	var errs []error
