@@ -3,6 +3,7 @@
 //	storage -c /etc/fdfs/storage.conf   # a node from FastDFS-format config files
 //	storage -dev                        # a ready single-node cluster on 127.0.0.1 (node and
 //	                                    # embedded tracker), data in ./depot-data
+//	storage -c storage.conf logstats FILE…  # import access logs into the daily statistics
 package main
 
 import (
@@ -43,7 +44,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		if fs.Arg(0) == "logstats" {
+			return logstats(*confPath, fs.Args()[1:], stdout, stderr)
+		}
+		return fmt.Errorf("unexpected arguments %q (the one command is logstats FILE…)", fs.Args())
 	}
 	switch {
 	case *showVersion:

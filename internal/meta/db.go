@@ -16,6 +16,7 @@ var (
 	ErrCorrupt  = errors.New("meta: corrupt record")
 	ErrSchema   = errors.New("meta: unknown schema version")
 	ErrNotFound = errors.New("meta: not found")
+	ErrLocked   = errors.New("meta: file locked")
 )
 
 // Options configure Open.
