@@ -33,6 +33,8 @@ func command(name string) commandFunc {
 		return cmdMonitor
 	case "delete-storage":
 		return cmdDeleteStorage
+	case "stats":
+		return cmdStats
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ Commands:
                               these flags selects it (docs/signed-urls.md)
   monitor [GROUP]             print the trackers' view of groups and storages
   delete-storage GROUP ID     remove a storage that is down from its group (ID: its id or IP:port)
+  stats [-from D] [-to D] [-prefix K] [-json] [-storage HOST:HTTPPORT] [-referer URL]
+                              daily statistics of every storage the trackers know, added up
+                              (dates YYYY-MM-DD, default today); -storage asks one storage's
+                              HTTP port instead
 
 The storage is -storage, else storage_server in client.conf; without one, the trackers
 (-tracker, else tracker_server in client.conf) choose it for each file. The secret is
