@@ -219,8 +219,10 @@ func (im *importer) line(s string) (counted, ok bool) {
 		return false, true
 	}
 	user := ""
-	if q, err := url.ParseQuery(rawQuery); err == nil && q.Get("sig") != "" {
-		user = q.Get("user")
+	if strings.Contains(rawQuery, "sig=") {
+		if q, err := url.ParseQuery(rawQuery); err == nil && q.Get("sig") != "" {
+			user = q.Get("user")
+		}
 	}
 	whole := false
 	if size, known := id.Size(); known && l.Status == 200 && l.Bytes == size {
