@@ -11,6 +11,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // StatsStore is a storage node's daily statistics in one bbolt file: counters per (day, key),
@@ -38,7 +39,7 @@ func OpenStats(path string, opts Options) (*StatsStore, error) {
 		opts.Timeout = 5 * time.Second
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("meta: open %s: %w (another process has it open)", path, ErrLocked)
 	}
 	if err != nil {
