@@ -56,7 +56,8 @@ type Server struct {
 	closing  atomic.Bool
 	shutdown atomic.Bool
 
-	sendTimeouts atomic.Int64 // connections closed for a client that stopped reading
+	sendTimeouts atomic.Int64  // connections closed for a client that stopped reading
+	connSerial   atomic.Uint64 // serial number of the last accepted connection
 
 	ackOnce sync.Once
 	ackSw   atomic.Pointer[ackSweeper] // nil until a handler first watches acknowledgements
