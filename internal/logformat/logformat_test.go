@@ -117,14 +117,6 @@ func TestDefault(t *testing.T) {
 	}
 }
 
-func TestNames(t *testing.T) {
-	for _, n := range Names() {
-		if _, err := Compile("${" + strings.Replace(n, "*", "x", 1) + "}"); err != nil {
-			t.Errorf("%s: %v", n, err)
-		}
-	}
-}
-
 func FuzzCompile(f *testing.F) {
 	for _, s := range []string{Default, "", "$", "${", "${}", "$http_x_y", "${sent_http_a}b$c", "$$", "a$b{c}",
 		`$remote_addr "${request}" $depot_user $depot_bytes_acked $request_completion`} {

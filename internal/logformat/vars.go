@@ -69,15 +69,6 @@ const (
 	sentHTTPPrefix = "sent_http_"
 )
 
-// Names returns every variable name Compile knows, header prefixes ending in '_' and '*'.
-func Names() []string {
-	out := make([]string, 0, len(names)+2)
-	for n := range names {
-		out = append(out, n)
-	}
-	return append(out, httpPrefix+"*", sentHTTPPrefix+"*")
-}
-
 // lookup returns the op of a variable name.
 func lookup(name string) (Op, bool) {
 	name = strings.ToLower(name)
