@@ -45,13 +45,13 @@ func freePort(t *testing.T) int {
 
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer // written by the process while tests read it
 }
 
 // startProc runs the storage binary with conf and waits until its gRPC port accepts.
 func startProc(t *testing.T, bin, conf, grpcAddr string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin, "-c", conf), stderr: new(bytes.Buffer)}
+	p := &proc{cmd: exec.Command(bin, "-c", conf), stderr: new(syncBuffer)}
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/storage"
@@ -39,12 +41,27 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 		node.Close()
 		return err
 	}
+	// SIGUSR1 reopens the log files (nginx's convention, on which logrotate's "mv, then
+	// kill -USR1" relies). Registered before ready: a signal sent once the node is up is ours.
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
 	if ready != nil {
 		ready(nodeAddrs{GRPC: node.GRPCAddr(), HTTP: node.HTTPAddr()})
 	}
-	<-ctx.Done()
-	log.Info("shutting down")
-	return node.Close()
+	for {
+		select {
+		case <-usr1:
+			if err := node.Reopen(); err != nil {
+				log.Error("SIGUSR1: reopening the log files failed; lines go on to the old file", "err", err)
+			} else {
+				log.Info("SIGUSR1: log files reopened", "access_log", sc.HTTP.AccessLog)
+			}
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return node.Close()
+		}
+	}
 }
 
 const devStorageConf = `# storage.conf written by "storage -dev": a single node on 127.0.0.1 and its tracker.

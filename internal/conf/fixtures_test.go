@@ -67,6 +67,8 @@ func TestFixtureStorage(t *testing.T) {
 		CompressBinlog:            true,
 		CompressBinlogTime:        TimeOfDay{1, 30},
 		CheckStorePathMark:        true,
+		LogFiles: LogRotation{RotateEveryday: true, RotateTime: TimeOfDay{0, 0}, CompressDaysBefore: 7,
+			KeepDays: 15, DeleteOldTime: TimeOfDay{1, 30}},
 		// absent from the file: defaults
 		UseStorageID:          false,
 		StorageIDsFilename:    "",

@@ -24,10 +24,13 @@ type StorePath struct {
 
 // StorageHTTP holds Depot's own http.* keys of storage.conf.
 type StorageHTTP struct {
-	ServerPort     int    // http.server_port: port of Depot's HTTP download server (8888)
-	AccessLog      string // http.access_log: path, "" when off (default BasePath/logs/access.log)
-	ModFastDFSConf string // http.mod_fastdfs_conf: path of mod_fastdfs.conf, "" = module defaults
-	AdvertiseURL   string // http.advertise_url: base URL peers and clients use for this node
+	ServerPort int    // http.server_port: port of Depot's HTTP download server (8888)
+	AccessLog  string // http.access_log: path, "" when off (default BasePath/logs/access.log)
+	// AccessLogFormat is http.access_log_format: an nginx log_format string ("" = combined plus
+	// the request time; docs/logs.md).
+	AccessLogFormat string
+	ModFastDFSConf  string // http.mod_fastdfs_conf: path of mod_fastdfs.conf, "" = module defaults
+	AdvertiseURL    string // http.advertise_url: base URL peers and clients use for this node
 
 	Controlled Controlled // controlled downloads: auth, limits, accounting, callback
 }
@@ -113,6 +116,8 @@ type Storage struct {
 	StoreSlaveFileUseLink bool
 	ReservedStorageSpace  Reserved
 
+	LogFiles LogRotation // log_file_*: rotation of the access log
+
 	HTTP StorageHTTP
 }
 
@@ -144,6 +149,7 @@ func DefaultStorage() Storage {
 		CompressBinlogTime:        TimeOfDay{Hour: 1, Minute: 30},
 		CheckStorePathMark:        true,
 		ReservedStorageSpace:      Reserved{Bytes: 1024 << 20},
+		LogFiles:                  DefaultLogRotation(),
 		HTTP:                      StorageHTTP{ServerPort: 8888, Controlled: DefaultControlled()},
 	}
 }
@@ -153,9 +159,7 @@ var storageIgnored = []string{
 	"disabled", "address_family", "use_io_uring", "use_send_zc", "accept_threads",
 	"work_threads", "disk_recovery_threads", "run_by_group", "run_by_user",
 	"thread_stack_size", "check_file_duplicate", "file_signature_method", "key_namespace",
-	"keep_alive", "sync_log_buff_interval", "log_file_rotate_everyday", "log_file_rotate_time",
-	"log_file_compress_old", "log_file_compress_days_before", "log_file_rotate_on_size",
-	"log_file_keep_days", "log_file_delete_old_time", "rotate_error_log", "error_log_rotate_time",
+	"keep_alive", "sync_log_buff_interval", "rotate_error_log", "error_log_rotate_time",
 	"rotate_error_log_size", "rotate_access_log", "access_log_rotate_time",
 	"rotate_access_log_size", "use_access_log", "http.domain_name", "min_buff_size",
 	"max_buff_size", "storage_sync_file_max_delay",
@@ -228,11 +232,13 @@ func (s *Storage) bind(b *binder) {
 	b.str("server_id", &s.ServerID)
 	b.boolean("store_slave_file_use_link", &s.StoreSlaveFileUseLink)
 	b.reserved("reserved_storage_space", &s.ReservedStorageSpace)
+	s.LogFiles.bind(b)
 	b.integer("http.server_port", &s.HTTP.ServerPort)
 	b.str("http.access_log", &s.HTTP.AccessLog)
 	if !b.has("http.access_log") && s.BasePath != "" {
 		s.HTTP.AccessLog = filepath.Join(s.BasePath, "logs", "access.log")
 	}
+	b.str("http.access_log_format", &s.HTTP.AccessLogFormat)
 	b.str("http.mod_fastdfs_conf", &s.HTTP.ModFastDFSConf)
 	b.str("http.advertise_url", &s.HTTP.AdvertiseURL)
 	s.HTTP.Controlled.bind(b)
@@ -318,6 +324,8 @@ func (s *Storage) Validate() error {
 			add(keyErr("http.advertise_url", invalid("URL (want http://host[:port])", u)))
 		}
 	}
+	add(checkAccessLogFormat(s.HTTP.AccessLogFormat))
+	errs = append(errs, s.LogFiles.validate()...)
 	errs = append(errs, s.HTTP.Controlled.validate()...)
 	return errors.Join(errs...)
 }

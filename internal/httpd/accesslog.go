@@ -1,40 +1,58 @@
 package httpd
 
 import (
-	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	lf "github.com/depotfs/depot/internal/logformat"
 )
 
-// accessLog writes nginx "combined" lines followed by the request time in seconds:
-//
-//	$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time
+// accessLog writes one line per request in a compiled format (logformat.Default, nginx's
+// "combined" plus the request time, unless Config.AccessLogFormat says otherwise).
 //
 // record never blocks: lines go through a buffered channel to one writer goroutine, which
-// flushes its bufio.Writer whenever the channel runs empty; when the channel is full the line
-// is dropped and counted.
+// gathers them into batches of whole lines and writes a batch when the channel runs empty or
+// the batch is full. The writer underneath only ever gets whole lines, so a rotating file
+// (package logfile) can rotate between two writes without splitting one. When the channel is
+// full the line is dropped and counted.
+//
+// When the format has an acknowledgement variable ($depot_bytes_acked, $request_completion),
+// a response whose body the server watches (fastsrv.AckWatcher, see account.go) is logged once
+// the client acknowledged the body or stopped: the handler formats the line with holes where
+// those values go (ackLine), and the ack callback fills them and queues the line.
 type accessLog struct {
-	ch       chan *[]byte
-	done     chan struct{}
-	finished chan struct{}
-	w        *bufio.Writer
-	err      error // first write error, read after finished is closed
-	dropped  atomic.Uint64
-	pool     sync.Pool
-	once     sync.Once
+	format     lf.Format
+	ack        bool // the format has an acknowledgement variable
+	completion bool // the format has $request_completion
+	ch         chan *[]byte
+	done       chan struct{}
+	finished   chan struct{}
+	out        io.Writer
+	batch      []byte
+	err        error // first write error, read after finished is closed
+	dropped    atomic.Uint64
+	pool       sync.Pool
+	once       sync.Once
 }
 
-func newAccessLog(w io.Writer, buffer int) *accessLog {
+// batchSize bounds the bytes of whole lines handed to the writer in one Write (a longer line
+// goes alone).
+const batchSize = 64 << 10
+
+func newAccessLog(w io.Writer, buffer int, format lf.Format) *accessLog {
 	l := &accessLog{
-		ch:       make(chan *[]byte, buffer),
-		done:     make(chan struct{}),
-		finished: make(chan struct{}),
-		w:        bufio.NewWriterSize(w, 64<<10),
+		format:     format,
+		ack:        format.Uses(lf.DepotBytesAcked) || format.Uses(lf.RequestCompletion),
+		completion: format.Uses(lf.RequestCompletion),
+		ch:         make(chan *[]byte, buffer),
+		done:       make(chan struct{}),
+		finished:   make(chan struct{}),
+		out:        w,
+		batch:      make([]byte, 0, batchSize),
 	}
 	l.pool.New = func() any { b := make([]byte, 0, 256); return &b }
 	go l.run()
@@ -46,7 +64,7 @@ func (l *accessLog) run() {
 	for {
 		select {
 		case b := <-l.ch:
-			l.write(b)
+			l.add(b)
 			if len(l.ch) == 0 {
 				l.flush()
 			}
@@ -54,7 +72,7 @@ func (l *accessLog) run() {
 			for {
 				select {
 				case b := <-l.ch:
-					l.write(b)
+					l.add(b)
 				default:
 					l.flush()
 					return
@@ -64,95 +82,133 @@ func (l *accessLog) run() {
 	}
 }
 
-func (l *accessLog) write(b *[]byte) {
-	if _, err := l.w.Write(*b); err != nil && l.err == nil {
+// add appends a line to the batch, writing the batch first when the line does not fit.
+func (l *accessLog) add(b *[]byte) {
+	if len(l.batch)+len(*b) > cap(l.batch) {
+		l.flush()
+	}
+	if len(*b) > cap(l.batch) {
+		l.write(*b)
+	} else {
+		l.batch = append(l.batch, *b...)
+	}
+	l.put(b)
+}
+
+func (l *accessLog) flush() {
+	if len(l.batch) > 0 {
+		l.write(l.batch)
+		l.batch = l.batch[:0]
+	}
+}
+
+func (l *accessLog) write(p []byte) {
+	if _, err := l.out.Write(p); err != nil && l.err == nil {
 		l.err = err
 	}
+}
+
+func (l *accessLog) put(b *[]byte) {
 	*b = (*b)[:0]
 	l.pool.Put(b)
 }
 
-func (l *accessLog) flush() {
-	if err := l.w.Flush(); err != nil && l.err == nil {
-		l.err = err
-	}
-}
-
-// close writes what is queued, flushes and stops the writer. Lines recorded later are dropped.
+// close writes what is queued and stops the writer. Lines recorded later are dropped.
 func (l *accessLog) close() error {
 	l.once.Do(func() { close(l.done) })
 	<-l.finished
 	return l.err
 }
 
-// record formats one line and queues it, or drops it when the queue is full or closed.
-func (l *accessLog) record(r *http.Request, status int, sent int64, now time.Time, took time.Duration) {
+// record formats e's line and queues it.
+func (l *accessLog) record(e *logEntry) {
+	bp := l.pool.Get().(*[]byte)
+	*bp = appendLine((*bp)[:0], &l.format, e, nil)
+	l.enqueue(bp)
+}
+
+// enqueue queues a line, or drops it when the queue is full or closed.
+func (l *accessLog) enqueue(bp *[]byte) {
 	select {
 	case <-l.done:
-		l.dropped.Add(1)
-		return
 	default:
-	}
-	bp := l.pool.Get().(*[]byte)
-	*bp = appendLogLine((*bp)[:0], r, status, sent, now, took)
-	select {
-	case l.ch <- bp:
-	default:
-		l.dropped.Add(1)
-		*bp = (*bp)[:0]
-		l.pool.Put(bp)
-	}
-}
-
-// appendLogLine appends one access-log line for r.
-func appendLogLine(b []byte, r *http.Request, status int, sent int64, now time.Time, took time.Duration) []byte {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	b = appendEscaped(b, host)
-	b = append(b, " - - ["...)
-	b = now.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
-	b = append(b, "] \""...)
-	b = appendEscaped(b, r.Method)
-	b = append(b, ' ')
-	b = appendEscaped(b, r.RequestURI)
-	b = append(b, ' ')
-	b = appendEscaped(b, r.Proto)
-	b = append(b, "\" "...)
-	b = strconv.AppendInt(b, int64(status), 10)
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, sent, 10)
-	b = append(b, " \""...)
-	b = appendField(b, r.Header["Referer"])
-	b = append(b, "\" \""...)
-	b = appendField(b, r.Header["User-Agent"])
-	b = append(b, "\" "...)
-	ms := took.Milliseconds()
-	b = strconv.AppendInt(b, ms/1000, 10)
-	b = append(b, '.', byte('0'+ms/100%10), byte('0'+ms/10%10), byte('0'+ms%10))
-	return append(b, '\n')
-}
-
-// appendField appends a header's first value, or "-" when absent, escaped as nginx does.
-func appendField(b []byte, v []string) []byte {
-	if len(v) == 0 || v[0] == "" {
-		return append(b, '-')
-	}
-	return appendEscaped(b, v[0])
-}
-
-// appendEscaped appends s with '"', '\\', control and non-ASCII bytes written as \xHH, the way
-// nginx escapes variables in log lines.
-func appendEscaped(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '"' || c == '\\' || c < 0x20 || c >= 0x7f {
-			b = append(b, '\\', 'x', hex[c>>4], hex[c&0xf])
-			continue
+		select {
+		case l.ch <- bp:
+			return
+		default:
 		}
-		b = append(b, c)
 	}
-	return b
+	l.dropped.Add(1)
+	l.put(bp)
+}
+
+// logRequest records the line of a request the handler finished: at once, or, when the
+// acknowledgement of its body is watched (gr.ack), once the client acknowledged it.
+func (h *Handler) logRequest(w http.ResponseWriter, r *http.Request, gr *grant, status int, n int64, start time.Time) {
+	e := logEntry{r: r, w: w, status: status, body: n, now: h.cfg.Now(), took: time.Since(start), user: gr.user}
+	if h.log.completion {
+		e.complete = wroteAll(w, r, n)
+	}
+	if a := gr.ack; a != nil {
+		a.line = h.log.pool.Get().(*[]byte)
+		*a.line = appendLine((*a.line)[:0], &h.log.format, &e, &a.holes)
+		a.complete = e.complete
+		a.arrive()
+		return
+	}
+	h.log.record(&e)
+}
+
+// wroteAll reports whether a response with n body bytes was written in full: a HEAD, a
+// response without Content-Length, or one whose body has all of it.
+func wroteAll(w http.ResponseWriter, r *http.Request, n int64) bool {
+	cl := w.Header()["Content-Length"]
+	if r.Method == http.MethodHead || len(cl) == 0 {
+		return true
+	}
+	want, err := strconv.ParseInt(cl[0], 10, 64)
+	return err != nil || n >= want
+}
+
+// ackLine is an access-log line waiting for the client to acknowledge a response's body. The
+// handler (line formatted, holes noted) and the ack callback (acked, want) each arrive once;
+// the second fills the holes and queues the line.
+type ackLine struct {
+	log      *accessLog
+	line     *[]byte
+	holes    []hole
+	complete bool  // written in full
+	acked    int64 // body bytes acknowledged
+	want     int64 // body bytes watched
+	left     atomic.Int32
+}
+
+func (l *accessLog) newAckLine() *ackLine {
+	a := &ackLine{log: l}
+	a.left.Store(2)
+	return a
+}
+
+// ackDone is the ack callback's arrival.
+func (a *ackLine) ackDone(acked, want int64) {
+	a.acked, a.want = acked, want
+	a.arrive()
+}
+
+func (a *ackLine) arrive() {
+	if a.left.Add(-1) != 0 {
+		return
+	}
+	l := a.log
+	bp := l.pool.Get().(*[]byte)
+	b, src, prev := (*bp)[:0], *a.line, 0
+	complete := a.complete && a.acked >= a.want
+	for _, h := range a.holes {
+		b = append(b, src[prev:h.pos]...)
+		b = appendLate(b, h.v, a.acked, complete)
+		prev = h.pos
+	}
+	*bp = append(b, src[prev:]...)
+	l.put(a.line)
+	l.enqueue(bp)
 }

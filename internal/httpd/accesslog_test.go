@@ -2,12 +2,18 @@ package httpd
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/depotfs/depot/internal/logfile"
 )
 
 // syncBuffer is a bytes.Buffer safe for the writer goroutine and the test.
@@ -113,4 +119,76 @@ func TestAccessLogNeverBlocks(t *testing.T) {
 	close(bw.release)
 	ts.Close()
 	h.Close()
+}
+
+// TestAccessLogRotates: goroutines serving requests at full speed through the access log into
+// a rotating file, while the file's clock crosses midnights and files reach their size limit:
+// every request's line is in exactly one file, whole.
+func TestAccessLogRotates(t *testing.T) {
+	const workers, requests = 6, 400
+	cfg, _ := fixtureConfig(t)
+	dir := t.TempDir()
+	var mu sync.Mutex
+	clock := time.Date(2026, 3, 10, 23, 59, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	lw, err := logfile.Open(logfile.Options{Path: filepath.Join(dir, "access.log"), RotateDaily: true, RotateSize: 8 << 10, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AccessLog, cfg.AccessLogFormat = lw, `$remote_addr "$request" $status $args`
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range requests {
+				r := httptest.NewRequest("GET", fmt.Sprintf("/%s?req=%d-%d", idBin, g, i), nil)
+				h.ServeHTTP(httptest.NewRecorder(), r)
+				if g == 0 && i%50 == 0 {
+					mu.Lock()
+					clock = clock.Add(6 * time.Hour)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := lw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if h.DroppedLogLines() != 0 {
+		t.Fatalf("%d lines dropped", h.DroppedLogLines())
+	}
+	seen := map[string]int{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			if f := strings.Fields(l); len(f) == 6 && f[4] == "200" {
+				seen[f[5]]++
+			} else if l != "" {
+				t.Errorf("%s: torn line %q", e.Name(), l)
+			}
+		}
+	}
+	for g := range workers {
+		for i := range requests {
+			if k := fmt.Sprintf("req=%d-%d", g, i); seen[k] != 1 {
+				t.Fatalf("%s logged %d times", k, seen[k])
+			}
+		}
+	}
+	if len(entries) < 4 {
+		t.Errorf("%d files: the test did not rotate much", len(entries))
+	}
 }

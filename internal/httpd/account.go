@@ -24,10 +24,10 @@ type tally struct {
 	parts []accounting.Part
 }
 
-// startTally returns a tally for the body about to be written, or nil when accounting is off
-// or the server cannot tell acknowledged bytes.
+// startTally returns a tally for the body about to be written, or nil when neither accounting
+// nor the access log's format needs acknowledged bytes, or the server cannot tell them.
 func (h *Handler) startTally(w http.ResponseWriter) *tally {
-	if h.cfg.Accounting == nil {
+	if h.cfg.Accounting == nil && (h.log == nil || !h.log.ack) {
 		return nil
 	}
 	aw, ok := w.(ackWatcher)
@@ -45,12 +45,38 @@ func (t *tally) part(start, n int64) {
 	t.parts = append(t.parts, accounting.Part{Start: start, Len: n, Offset: t.aw.Offset() - t.from})
 }
 
-// finish watches what the client acknowledges of the body and reports it to the accountant.
+// finishTally watches what the client acknowledges of the body and reports it to the
+// accountant and, when the log format needs it, to the request's access-log line (gr.ack).
 func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int64, gr *grant) {
 	if t == nil {
 		return
 	}
 	to := t.aw.Offset()
+	var a *ackLine
+	if h.log != nil && h.log.ack {
+		a = h.log.newAckLine()
+		gr.ack = a
+	}
+	record := h.cfg.Accounting
+	var d accounting.Delivery
+	if record != nil {
+		d = delivery(r, id, size, gr, t.parts)
+	}
+	parts, from := t.parts, t.from
+	t.aw.WatchAck(from, to, func(acked int64) {
+		if record != nil {
+			d.Acked = accounting.AckedSpans(parts, acked)
+			d.Aborted = acked < to-from
+			record(d)
+		}
+		if a != nil {
+			a.ackDone(acked, to-from)
+		}
+	})
+}
+
+// delivery returns the accounting record of a response to r carrying parts of id.
+func delivery(r *http.Request, id fileid.ID, size int64, gr *grant, parts []accounting.Part) accounting.Delivery {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -60,13 +86,8 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 		user = host
 	}
 	d := accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
-	parts, record := t.parts, h.cfg.Accounting
 	for _, p := range parts {
 		d.Sent = append(d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
 	}
-	t.aw.WatchAck(t.from, to, func(acked int64) {
-		d.Acked = accounting.AckedSpans(parts, acked)
-		d.Aborted = acked < to-t.from
-		record(d)
-	})
+	return d
 }

@@ -28,15 +28,18 @@ func TestDownloadAllocs(t *testing.T) {
 		id   string
 		size int
 	}{{idBin, 4096}, {idTr1, 1000}} {
-		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true) })
+		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, nil) })
 		// With the check off and a secret set, the query is still looked at for a signed URL.
-		t.Run(tc.id+"/check_off", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, false) })
+		t.Run(tc.id+"/check_off", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, false, nil) })
+		// The access log in its default format costs a download nothing either.
+		t.Run(tc.id+"/access_log", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, io.Discard) })
 	}
 }
 
-func testDownloadAllocs(t *testing.T, id string, size int, check bool) {
+func testDownloadAllocs(t *testing.T, id string, size int, check bool, accessLog io.Writer) {
 	cfg, _ := fixtureConfig(t)
 	cfg.Token = TokenConfig{Check: check, Secret: "FastDFS1234567890", TTL: time.Hour}
+	cfg.AccessLog = accessLog
 	srv, _ := startServer(t, cfg)
 	remote := id[len("group1/"):]
 	ts := fixtureNow().Unix()

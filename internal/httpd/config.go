@@ -13,6 +13,7 @@ import (
 	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/logformat"
 )
 
 // ErrConfig is wrapped by every error New returns for a bad Config.
@@ -97,10 +98,16 @@ type Config struct {
 	ProxyTimeout time.Duration
 	// ProxyTransport replaces the pooled proxy transport (tests). Nil = a keep-alive pool.
 	ProxyTransport http.RoundTripper
-	// AccessLog receives one nginx "combined" line per request plus the request time; nil = off.
-	// Lines are written by a background goroutine; when its buffer is full lines are dropped
-	// and counted (Handler.DroppedLogLines), a download never waits for the log.
+	// AccessLog receives one line per request, in AccessLogFormat; nil = off. Lines are written
+	// by a background goroutine, whole lines per Write (a rotating file may rotate between two
+	// writes); when its buffer is full lines are dropped and counted
+	// (Handler.DroppedLogLines), a download never waits for the log.
 	AccessLog io.Writer
+	// AccessLogFormat is an nginx log_format string (package logformat, docs/logs.md); "" =
+	// logformat.Default, nginx's "combined" plus the request time. With $depot_bytes_acked or
+	// $request_completion, the line of a response with a body is written once the client
+	// acknowledged the body (or stopped) on a server that tells (fastsrv).
+	AccessLogFormat string
 	// AccessLogBuffer is the number of lines that may wait for the writer (0 = 4096).
 	AccessLogBuffer int
 	AuthRequest     AuthRequestConfig // delegated auth (authreq.go); off by default
@@ -144,6 +151,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.AccessLogBuffer == 0 {
 		c.AccessLogBuffer = 4096
+	}
+	if c.AccessLogFormat == "" {
+		c.AccessLogFormat = logformat.Default
 	}
 	c.AuthRequest.setDefaults()
 	c.XAccel.setDefaults()

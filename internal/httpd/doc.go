@@ -58,6 +58,15 @@
 // (pread at its own offset, no Seek), which fastsrv copies behind the header like a small
 // *os.File body.
 //
+// # Access log
+//
+// With Config.AccessLog set, ServeHTTP records one line per request in Config.AccessLogFormat
+// (nginx's log_format syntax, compiled once by package logformat; logline.go fills the
+// variables), queued to a goroutine that writes whole lines and never holds up a download
+// (accesslog.go). A format with $depot_bytes_acked or $request_completion makes the
+// acknowledgement watch of account.go run without accounting too, and the line of a watched
+// body is written once the client acknowledged it (or stopped); other lines at handler return.
+//
 // # Not here
 //
 // A file of a configured group that is missing locally, whose source (from the ID) is another

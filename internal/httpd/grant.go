@@ -16,6 +16,10 @@ type grant struct {
 	filename    string // download file name (Content-Disposition: attachment)
 	disposition string // a whole Content-Disposition value (an X-Accel app's own)
 	ctype       string // Content-Type instead of the one from the extension (an X-Accel app's own)
+
+	// ack is the request's access-log line when it waits for the client to acknowledge the
+	// body (set by finishTally; nil otherwise). merge leaves it alone.
+	ack *ackLine
 }
 
 // merge sets the fields that o gives (not "" or 0) over g's.

@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/logformat"
 )
 
 // Handler serves file-ID URLs. It is safe for concurrent use.
@@ -53,6 +55,10 @@ func New(cfg Config) (*Handler, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	format, err := logformat.Compile(cfg.AccessLogFormat)
+	if err != nil {
+		return nil, fmt.Errorf("%w: access log: %w", ErrConfig, err)
+	}
 	h := &Handler{cfg: cfg}
 	h.limited.New = func() any { return new(io.LimitedReader) }
 	h.sections.New = func() any { return new(io.SectionReader) }
@@ -90,7 +96,7 @@ func New(cfg Config) (*Handler, error) {
 		h.xaccel = newXAccelApp(cfg.XAccel, cfg.Logger)
 	}
 	if cfg.AccessLog != nil {
-		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer)
+		h.log = newAccessLog(cfg.AccessLog, cfg.AccessLogBuffer, format)
 	}
 	return h, nil
 }
@@ -127,18 +133,19 @@ func (h *Handler) DroppedLogLines() uint64 {
 
 // ServeHTTP serves one download request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var gr grant
 	if h.log == nil {
-		h.serve(w, r)
+		h.serve(w, r, &gr)
 		return
 	}
 	start := time.Now()
-	status, n := h.serve(w, r)
-	h.log.record(r, status, n, h.cfg.Now(), time.Since(start))
+	status, n := h.serve(w, r, &gr)
+	h.logRequest(w, r, &gr, status, n, start)
 }
 
 // serve runs the request flow (see the package doc) and returns the status and the number of
-// body bytes written to the connection.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
+// body bytes written to the connection. gr receives what the request's credentials grant.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, gr *grant) (int, int64) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header()["Allow"] = hvAllow
 		return h.fail(w, r, http.StatusMethodNotAllowed, "method not allowed: use GET or HEAD")
@@ -152,7 +159,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 		}
 	}
 	if h.xaccel != nil && strings.HasPrefix(r.URL.Path, h.xaccel.prefix) {
-		return h.serveXAccel(w, r)
+		return h.serveXAccel(w, r, gr)
 	}
 	groupName, remote, ok := splitPath(r.URL.Path, h.cfg.URLHaveGroupName)
 	if !ok {
@@ -164,23 +171,22 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (int, int64) {
 	if h.cfg.DownloadReferers != nil && !h.cfg.DownloadReferers(r.Header.Get("Referer")) {
 		return h.fail(w, r, http.StatusForbidden, "referer not allowed (http.download.allow_referers)")
 	}
-	var gr grant
 	if h.cfg.Token.Check {
-		if status, msg, ok := h.checkToken(r, remote, &gr); !ok {
+		if status, msg, ok := h.checkToken(r, remote, gr); !ok {
 			if status == http.StatusOK {
 				return h.serveCheckFail(w, r)
 			}
 			return h.fail(w, r, status, msg)
 		}
 	} else {
-		h.honourSigned(r, &gr)
+		h.honourSigned(r, gr)
 	}
 	if h.auth != nil {
-		if status, n, ok := h.authorize(w, r, &gr); !ok {
+		if status, n, ok := h.authorize(w, r, gr); !ok {
 			return status, n
 		}
 	}
-	return h.serveStored(w, r, groupName, remote, &gr)
+	return h.serveStored(w, r, groupName, remote, gr)
 }
 
 // serveStored serves the remote file name of groupName ("" when the URL has none) for r,

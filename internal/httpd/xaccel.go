@@ -113,8 +113,8 @@ func newXAccelApp(c XAccelConfig, log *slog.Logger) *xaccelApp {
 var errAppTimeout = errors.New("the app did not answer within http.x_accel.timeout")
 
 // serveXAccel sends r to the app and serves what it answers: the file an X-Accel-Redirect
-// names, or the answer itself.
-func (h *Handler) serveXAccel(w http.ResponseWriter, r *http.Request) (int, int64) {
+// names (with what the app grants merged into gr), or the answer itself.
+func (h *Handler) serveXAccel(w http.ResponseWriter, r *http.Request, gr *grant) (int, int64) {
 	start := time.Now()
 	x := h.xaccel
 	target := x.base + r.URL.EscapedPath()
@@ -146,7 +146,7 @@ func (h *Handler) serveXAccel(w http.ResponseWriter, r *http.Request) (int, int6
 		// The app's body is not sent; a short one is read so the connection can be reused.
 		io.CopyN(io.Discard, body, authBodyMax)
 		resp.Body.Close()
-		return h.serveAccelRedirect(w, r, resp.Header, loc[0])
+		return h.serveAccelRedirect(w, r, resp.Header, loc[0], gr)
 	}
 	return h.passThrough(w, r, resp, body, start)
 }
@@ -186,7 +186,7 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, resp *http
 	n, err := io.CopyBuffer(fw, body, *bp)
 	if err != nil {
 		h.xaccel.log.Info("x-accel: the app's body broke off; cutting the response", "uri", r.RequestURI, "sent", n, "err", err)
-		h.abort(r, resp.StatusCode, n, start)
+		h.abort(w, r, resp.StatusCode, n, start)
 	}
 	return resp.StatusCode, n
 }
@@ -194,9 +194,9 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request, resp *http
 // abort records the access-log line of a response that is cut short, then ends the
 // connection without completing it (http.ErrAbortHandler, which fastsrv and net/http
 // honour quietly).
-func (h *Handler) abort(r *http.Request, status int, n int64, start time.Time) {
+func (h *Handler) abort(w http.ResponseWriter, r *http.Request, status int, n int64, start time.Time) {
 	if h.log != nil {
-		h.log.record(r, status, n, h.cfg.Now(), time.Since(start))
+		h.log.record(&logEntry{r: r, w: w, status: status, body: n, now: h.cfg.Now(), took: time.Since(start)})
 	}
 	panic(http.ErrAbortHandler)
 }

@@ -16,27 +16,28 @@ var accelPassHeaders = [...]string{"Cache-Control", "Expires", "Set-Cookie"}
 
 // serveAccelRedirect serves the stored file the app named in its X-Accel-Redirect answer
 // (header app) for r, through the same path as a normal download minus the credential check:
-// the client's Range and conditional headers apply.
-func (h *Handler) serveAccelRedirect(w http.ResponseWriter, r *http.Request, app http.Header, loc string) (int, int64) {
+// the client's Range and conditional headers apply. What the app grants is merged into gr.
+func (h *Handler) serveAccelRedirect(w http.ResponseWriter, r *http.Request, app http.Header, loc string, gr *grant) (int, int64) {
 	rr, groupName, remote, err := h.accelTarget(r, loc)
 	if err != nil {
 		h.xaccel.log.Warn("x-accel: bad X-Accel-Redirect from the app", "uri", r.RequestURI, "err", err)
 		return h.fail(w, r, http.StatusBadGateway, "the app answered a bad X-Accel-Redirect: "+err.Error())
 	}
-	gr := grant{user: app.Get("X-Depot-User"), disposition: app.Get("Content-Disposition"), ctype: app.Get("Content-Type")}
+	granted := grant{user: app.Get("X-Depot-User"), disposition: app.Get("Content-Disposition"), ctype: app.Get("Content-Type")}
 	if v := app.Get("X-Accel-Limit-Rate"); v != "" {
-		if gr.rate, err = parseRate(v); err != nil {
+		if granted.rate, err = parseRate(v); err != nil {
 			h.xaccel.log.Warn("x-accel: bad X-Accel-Limit-Rate from the app", "uri", r.RequestURI, "err", err)
 			return h.fail(w, r, http.StatusBadGateway, "the app answered a bad X-Accel-Limit-Rate: "+err.Error())
 		}
 	}
+	gr.merge(granted)
 	hd := w.Header()
 	for _, k := range accelPassHeaders {
 		if v := app[k]; len(v) > 0 {
 			hd[k] = v
 		}
 	}
-	return h.serveStored(w, rr, groupName, remote, &gr)
+	return h.serveStored(w, rr, groupName, remote, gr)
 }
 
 // accelTarget checks an X-Accel-Redirect value ("/group1/M00/00/00/<name>[?query]" in this

@@ -2,18 +2,17 @@ package storage
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
+	"time"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
+	"github.com/depotfs/depot/internal/logfile"
 )
 
 // httpConfig maps storage.conf and mod_fastdfs.conf onto the HTTP module's config. It
-// opens the access log; the caller closes the returned closer.
-func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
+// opens the access log (nil when off); the caller closes it.
+func (s *Server) httpConfig() (httpd.Config, *logfile.Writer, error) {
 	sc := s.cfg.Storage
 	mod := s.cfg.Mod
 	if mod == nil {
@@ -95,16 +94,37 @@ func (s *Server) httpConfig() (httpd.Config, io.Closer, error) {
 	if len(cfg.Groups) > 1 {
 		cfg.URLHaveGroupName = true
 	}
-	var closer io.Closer
-	if path := sc.HTTP.AccessLog; path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return cfg, nil, fmt.Errorf("http.access_log %q: %w", path, err)
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-		if err != nil {
-			return cfg, nil, fmt.Errorf("http.access_log %q: %w", path, err)
-		}
-		cfg.AccessLog, closer = f, f
+	cfg.AccessLogFormat = sc.HTTP.AccessLogFormat
+	if sc.HTTP.AccessLog == "" {
+		return cfg, nil, nil
 	}
-	return cfg, closer, nil
+	lw, err := s.openAccessLog()
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.AccessLog = lw
+	return cfg, lw, nil
+}
+
+// openAccessLog opens http.access_log as a file that rotates as the log_file_* keys say.
+func (s *Server) openAccessLog() (*logfile.Writer, error) {
+	sc := s.cfg.Storage
+	lr := sc.LogFiles
+	minutes := func(t conf.TimeOfDay) time.Duration { return time.Duration(t.Minutes()) * time.Minute }
+	lw, err := logfile.Open(logfile.Options{
+		Path:               sc.HTTP.AccessLog,
+		RotateDaily:        lr.RotateEveryday,
+		RotateAt:           minutes(lr.RotateTime),
+		RotateSize:         lr.RotateOnSize,
+		KeepDays:           lr.KeepDays,
+		Compress:           lr.CompressOld,
+		CompressDaysBefore: lr.CompressDaysBefore,
+		DeleteAt:           minutes(lr.DeleteOldTime),
+		Now:                s.cfg.Now,
+		Logger:             s.log.With("component", "accesslog"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("http.access_log %q: %w", sc.HTTP.AccessLog, err)
+	}
+	return lw, nil
 }

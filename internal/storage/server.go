@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/httpd/fastsrv"
+	"github.com/depotfs/depot/internal/logfile"
 	"github.com/depotfs/depot/internal/storagesvc"
 )
 
@@ -45,7 +45,7 @@ type Config struct {
 	// CallbackBackoff is the first wait after a failed completion callback, doubling up to 60
 	// times it (0 = 1 s; tests shorten it).
 	CallbackBackoff time.Duration
-	// Now is the clock of the statistics' days (tests); nil = time.Now.
+	// Now is the clock of the access log's rotation and the statistics' days (tests); nil = time.Now.
 	Now func() time.Time
 }
 
@@ -59,7 +59,7 @@ type Server struct {
 	handler  *httpd.Handler
 	grpcSrv  *grpc.Server
 	httpSrv  *fastsrv.Server
-	logFile  io.Closer
+	logFile  *logfile.Writer // the access log; nil when off
 	grpcLn   net.Listener
 	httpLn   net.Listener
 	closeMu  sync.Once
@@ -233,6 +233,19 @@ func (s *Server) Close() error {
 		s.closeErr = s.closeFiles()
 	})
 	return s.closeErr
+}
+
+// Reopen closes and reopens the access log file at its configured path (http.access_log),
+// between two whole lines: after logrotate moved it away (mv, then SIGUSR1), new lines go to
+// a new file there. It does nothing when the access log is off.
+func (s *Server) Reopen() error {
+	if s.logFile == nil {
+		return nil
+	}
+	if err := s.logFile.Reopen(); err != nil {
+		return fmt.Errorf("reopen http.access_log %q: %w", s.cfg.Storage.HTTP.AccessLog, err)
+	}
+	return nil
 }
 
 func (s *Server) closeFiles() error {

@@ -171,6 +171,25 @@ func (a *ackSweeper) sweep(final bool) {
 	}
 }
 
+// settle resolves c's pending watches with what c's socket acknowledged so far.
+func (a *ackSweeper) settle(c *conn) {
+	a.mu.Lock()
+	var mine, rest []*watch
+	for _, wt := range a.pending {
+		if wt.c == c {
+			mine = append(mine, wt)
+		} else {
+			rest = append(rest, wt)
+		}
+	}
+	a.pending = rest
+	a.mu.Unlock()
+	for _, wt := range mine {
+		acked, _ := bytesAcked(c)
+		wt.done(min(max(max(acked, wt.acked)-wt.from, 0), wt.to-wt.from))
+	}
+}
+
 // close resolves every pending watch with what is acknowledged now and stops the sweeper.
 func (a *ackSweeper) close() {
 	a.once.Do(func() {

@@ -151,3 +151,53 @@ func TestAckWatcher(t *testing.T) {
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// TestShutdownSettlesIdleWatches: Shutdown closing a keep-alive connection whose response is
+// still watched reports what the client acknowledged, not what the last poll had seen.
+func TestShutdownSettlesIdleWatches(t *testing.T) {
+	const size = 64 << 10
+	out := make(chan ackResult, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Handler: ackHandler(t, size, out), AckPoll: time.Hour}) // no poll in this test
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	c := dialTiny(t, ln.Addr().String())
+	resp, err := http.ReadResponse(bufioReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := io.Copy(io.Discard, resp.Body); n != size {
+		t.Fatalf("read %d bytes", n)
+	}
+	waitIdle(t, s)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if r := waitAck(t, out); r.acked != size {
+		t.Errorf("acked %d of %d at shutdown, want all", r.acked, r.body)
+	}
+}
+
+// waitIdle waits until every connection of s waits for its next request.
+func waitIdle(t *testing.T, s *Server) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		s.mu.Lock()
+		busy := 0
+		for c := range s.conns {
+			if c.state.Load() != stateIdle {
+				busy++
+			}
+		}
+		s.mu.Unlock()
+		if busy == 0 {
+			return
+		}
+	}
+	t.Fatal("a connection is still busy after 5s")
+}

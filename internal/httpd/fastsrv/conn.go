@@ -19,6 +19,7 @@ import (
 type conn struct {
 	srv     *Server
 	nc      net.Conn
+	serial  uint64          // ConnSerial: 1 for the server's first connection
 	rc      syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
@@ -60,7 +61,7 @@ type field struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, hdr: make(http.Header, 8)}
+	c := &conn{srv: s, nc: nc, hdr: make(http.Header, 8), serial: s.connSerial.Add(1)}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc

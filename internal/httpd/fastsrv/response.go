@@ -38,6 +38,18 @@ func (w *response) start(req *http.Request, closeAfter bool) {
 // Header returns the response header map.
 func (w *response) Header() http.Header { return w.hdr }
 
+// ConnSerialer is implemented by the server's http.ResponseWriter: the serial number of the
+// request's connection, counting the server's accepted connections from 1 (nginx's
+// $connection).
+type ConnSerialer interface {
+	ConnSerial() uint64
+}
+
+var _ ConnSerialer = (*response)(nil)
+
+// ConnSerial implements ConnSerialer.
+func (w *response) ConnSerial() uint64 { return w.c.serial }
+
 // WriteHeader formats the status line and header into the output buffer; it is sent with the
 // first body bytes, or when the handler returns.
 func (w *response) WriteHeader(code int) {

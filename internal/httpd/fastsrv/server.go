@@ -56,7 +56,8 @@ type Server struct {
 	closing  atomic.Bool
 	shutdown atomic.Bool
 
-	sendTimeouts atomic.Int64 // connections closed for a client that stopped reading
+	sendTimeouts atomic.Int64  // connections closed for a client that stopped reading
+	connSerial   atomic.Uint64 // serial number of the last accepted connection
 
 	ackOnce sync.Once
 	ackSw   atomic.Pointer[ackSweeper] // nil until a handler first watches acknowledgements
@@ -200,16 +201,27 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// closeIdle closes the idle connections and returns how many connections are left.
+// closeIdle closes the idle connections and returns how many connections are left. The
+// acknowledgement watches pending on one are resolved first, while its socket can still
+// tell what the client acknowledged.
 func (s *Server) closeIdle() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var idle []*conn
 	for c := range s.conns {
 		if c.state.CompareAndSwap(stateIdle, stateClosed) {
-			c.nc.Close()
+			idle = append(idle, c)
 		}
 	}
-	return len(s.conns)
+	left := len(s.conns)
+	s.mu.Unlock()
+	sw := s.ackSw.Load()
+	for _, c := range idle {
+		if sw != nil {
+			sw.settle(c)
+		}
+		c.nc.Close()
+	}
+	return left
 }
 
 func (s *Server) forget(c *conn) {
