@@ -68,6 +68,9 @@ func run(args []string) error {
 	}
 	cfg.UserLimitRate = *userRate
 	if *acct != "" {
+		if err := os.MkdirAll(*acct, 0o755); err != nil {
+			return err
+		}
 		ds, err := meta.OpenDownloads(filepath.Join(*acct, "downloads.db"), meta.Options{})
 		if err != nil {
 			return err
