@@ -187,7 +187,7 @@ func (r report) accountingSection() string {
 			p.a.cpuPerReq(), p.b.cpuPerReq(), p.cpuRatio(), fmtDur(p.a.p99), fmtDur(p.b.p99))
 	}
 	b.WriteString("\nThe CPU/req ratio is the steadier of the two on a shared machine (see the table's notes): " +
-		"below 1, accounting costs that much more server CPU per request.\n")
+		"below 1, accounting on spends more server CPU per request than off (0.75: a third more).\n")
 	b.WriteString("\nCommands, each run -rounds times per side:\n\n")
 	writeCmds(&b, rows)
 	return b.String()
