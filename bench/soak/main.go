@@ -66,7 +66,7 @@ func run(args []string) error {
 	flags.IntVar(&o.rate, "rate", 1024, "bytes a second each slow download reads")
 	flags.IntVar(&o.batch, "batch", 500, "slow downloads opened at a time while ramping up")
 	flags.DurationVar(&o.fastDur, "fast-dur", 10*time.Second, "how long each fast-client measurement lasts")
-	flags.DurationVar(&o.settle, "settle", 3*time.Second, "wait after the ramp before sampling (server CPU is measured over it)")
+	flags.DurationVar(&o.settle, "settle", 10*time.Second, "wait after the ramp before sampling (CPU use with the slow downloads alone is measured over it)")
 	flags.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound on the whole run")
 	flags.IntVar(&o.sndbuf, "sndbuf", 0, "bench/server -sndbuf: SO_SNDBUF of every server connection (0 = the kernel's autotuning)")
 	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = the kernel's default)")
@@ -186,7 +186,7 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 	return nil
 }
 
-// hold opens the slow downloads, waits -settle (measuring the server's CPU) and samples the
+// hold opens the slow downloads, waits -settle (measuring the CPU use) and samples the
 // server with all of them reading.
 func hold(ctx context.Context, o options, srv *server, slow *slowSet, res *result) error {
 	t0 := time.Now()
@@ -199,7 +199,7 @@ func hold(ctx context.Context, o options, srv *server, slow *slowSet, res *resul
 	if err := sleep(ctx, o.settle); err != nil {
 		return err
 	}
-	res.slowCPU = cpu.stop().server
+	res.cpuSlow = cpu.stop()
 	res.during = srv.sample(ctx)
 	if o.profile != "" {
 		if err := srv.saveProfiles(ctx, o.profile); err != nil {

@@ -36,7 +36,7 @@ type result struct {
 	// each while it runs; after: when it is done.
 	idle, before, during, peak, after sample
 	ramp                              time.Duration
-	slowCPU                           float64 // server CPU (cores) with the slow downloads alone
+	cpuSlow                           cpuUse  // with the slow downloads alone, over -settle
 	slowRate                          float64 // bytes/s each slow download read while the fast client ran
 	reading, finished, failed         int64   // slow downloads at the end of the measurement
 	slowErr                           error
@@ -88,7 +88,7 @@ func (r result) markdown() string {
 		"127.0.0.2 … 127.0.0.%d in turn, each with `SO_RCVBUF` %d and reading %d bytes a second (one "+
 		"goroutine and a %d-byte buffer each), so that none finishes within the run. Fast client: one "+
 		"keep-alive connection from 127.0.0.1 downloading a 100 MiB file again and again for %s: alone, "+
-		"then with every slow download connected and reading (after a %s pause, over which the server's CPU "+
+		"then with every slow download connected and reading (after a %s pause, over which the CPU use "+
 		"is measured), then alone again once they are closed. RSS is the server's VmRSS; goroutines come from its `/debug/goroutines`; open files "+
 		"count /proc/PID/fd; TCP memory is the kernel's, all sockets (/proc/net/sockstat). CPU is in percent of one CPU "+
 		"over a measurement: the server, the soak process (the fast client and the slow downloads), and the whole "+
@@ -111,7 +111,7 @@ func (r result) markdown() string {
 	row("kernel TCP memory: before / with the slow downloads", fmt.Sprintf("%.1f / %.1f MiB", pagesMiB(r.before.tcpMemPages), pagesMiB(max(r.during.tcpMemPages, r.peak.tcpMemPages))), "", "")
 	row("receive queues the kernel pruned to free TCP memory while the fast client ran",
 		fmt.Sprintf("%d", r.after.pruned-r.during.pruned), "", "")
-	row("server CPU with the slow downloads alone", fmt.Sprintf("%.1f%% of one CPU", 100*r.slowCPU), "", "")
+	row("CPU with the slow downloads alone (over -settle, no fast client)", r.cpuSlow.String(), "", "")
 	row("slow downloads' read rate while the fast client ran", fmt.Sprintf("%.0f bytes/s each", r.slowRate), "", "")
 	row("fast client alone, before", fmt.Sprintf("%.0f MiB/s (CPU: %s)", r.fastAlone/(1<<20), r.cpuAlone), "", "")
 	row("fast client with the slow downloads", fmt.Sprintf("%.0f MiB/s (CPU: %s)", r.fastDuring/(1<<20), r.cpuDuring), "", "")
@@ -122,7 +122,7 @@ func (r result) markdown() string {
 
 // String renders u in percent of one CPU.
 func (u cpuUse) String() string {
-	return fmt.Sprintf("server %.0f%%, soak process %.0f%%, whole machine %.0f%% of %d%%",
+	return fmt.Sprintf("server %.1f%%, soak process %.1f%%, whole machine %.0f%% of %d%%",
 		100*u.server, 100*u.soak, 100*u.machine, 100*runtime.NumCPU())
 }
 
