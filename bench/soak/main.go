@@ -70,7 +70,7 @@ func run(args []string) error {
 	flags.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound on the whole run")
 	flags.IntVar(&o.sndbuf, "sndbuf", 0, "bench/server -sndbuf: SO_SNDBUF of every server connection (0 = the kernel's autotuning)")
 	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = the kernel's default)")
-	flags.StringVar(&o.profile, "profile", "", "save the server's heap profile and goroutine summary with the slow downloads open into this directory")
+	flags.StringVar(&o.profile, "profile", "", "save the server's CPU profile of each fast-client run, and its heap profile and goroutine summary with the slow downloads open, into this directory")
 	flags.StringVar(&o.out, "out", "docs/benchmarks.md", `markdown file whose "## Slow-client soak" section is written ("" = print only)`)
 	if err := flags.Parse(args); err != nil {
 		return err
@@ -152,7 +152,7 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 	defer slow.close()
 	var err error
 	logf("fast client alone for %s", o.fastDur)
-	if res.fastAlone, res.cpuAlone, err = fast(ctx, srv, fastPath, o.fastDur); err != nil {
+	if res.fastAlone, res.cpuAlone, err = fast(ctx, o, srv, fastPath, "alone"); err != nil {
 		return fmt.Errorf("fast client alone: %w", err)
 	}
 	res.before = srv.sample(ctx)
@@ -162,7 +162,7 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 	}
 	bytes0, t0 := slow.bytes.Load(), time.Now()
 	peak := srv.watch(ctx, time.Second)
-	res.fastDuring, res.cpuDuring, err = fast(ctx, srv, fastPath, o.fastDur)
+	res.fastDuring, res.cpuDuring, err = fast(ctx, o, srv, fastPath, "beside")
 	res.peak, res.after = peak(), srv.sample(ctx)
 	res.slowRate = float64(slow.bytes.Load()-bytes0) / time.Since(t0).Seconds() / float64(o.n)
 	if err != nil {
@@ -179,7 +179,7 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 			return err
 		}
 	}
-	if res.fastAfter, res.cpuAfter, err = fast(ctx, srv, fastPath, o.fastDur); err != nil {
+	if res.fastAfter, res.cpuAfter, err = fast(ctx, o, srv, fastPath, "after"); err != nil {
 		return fmt.Errorf("fast client alone, after: %w", err)
 	}
 	logf("fast client alone again: %.0f MiB/s; beside / mean alone: %.3f", res.fastAfter/(1<<20), res.ratio())
@@ -211,11 +211,23 @@ func hold(ctx context.Context, o options, srv *server, slow *slowSet, res *resul
 	return nil
 }
 
-// fast runs the fast client for d and returns its bytes/s and the CPU use meanwhile.
-func fast(ctx context.Context, srv *server, path string, d time.Duration) (float64, cpuUse, error) {
+// fast runs the fast client for -fast-dur and returns its bytes/s and the CPU use meanwhile;
+// with -profile it also saves the server's CPU profile of the run as cpu-NAME.pprof.
+func fast(ctx context.Context, o options, srv *server, path, name string) (float64, cpuUse, error) {
+	wait := func() error { return nil }
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return 0, cpuUse{}, err
+		}
+		wait = srv.cpuProfile(ctx, filepath.Join(o.profile, "cpu-"+name+".pprof"), o.fastDur-time.Second)
+	}
 	cpu := startCPU(srv)
-	bps, err := fastRun(ctx, srv.addr, path, d)
-	return bps, cpu.stop(), err
+	bps, err := fastRun(ctx, srv.addr, path, o.fastDur)
+	use := cpu.stop()
+	if perr := wait(); err == nil && perr != nil {
+		err = fmt.Errorf("CPU profile: %w", perr)
+	}
+	return bps, use, err
 }
 
 // sleep waits for d or until ctx is done.

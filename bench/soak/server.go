@@ -255,33 +255,51 @@ func tcpMemLimits() (lim [3]int64) {
 	return lim
 }
 
-// saveProfiles writes the server's heap profile (and as text, with runtime.MemStats) and its
-// goroutine summary into dir.
+// saveProfiles writes the server's heap profile (after a collection, so it shows what is
+// live), the same as text with runtime.MemStats, and its goroutine summary into dir. Called
+// after the RSS sample: the forced collection does not show in it.
 func (s *server) saveProfiles(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	for name, path := range map[string]string{
-		"heap.pprof": "/debug/pprof/heap", "heap.txt": "/debug/pprof/heap?debug=1", "goroutines.txt": "/debug/pprof/goroutine?debug=1",
+		"heap.pprof": "/debug/pprof/heap?gc=1", "heap.txt": "/debug/pprof/heap?debug=1", "goroutines.txt": "/debug/pprof/goroutine?debug=1",
 	} {
-		req, err := http.NewRequestWithContext(ctx, "GET", "http://"+s.pprof+path, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := s.http.Do(req)
-		if err != nil {
-			return err
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		if err := s.fetch(ctx, s.http, path, filepath.Join(dir, name)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// cpuProfile starts a CPU profile of the server over d (whole seconds, at least one) into
+// file; the returned function waits for it.
+func (s *server) cpuProfile(ctx context.Context, file string, d time.Duration) func() error {
+	secs := max(int(d/time.Second), 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- s.fetch(ctx, &http.Client{Timeout: time.Duration(secs)*time.Second + 10*time.Second},
+			"/debug/pprof/profile?seconds="+strconv.Itoa(secs), file)
+	}()
+	return func() error { return <-done }
+}
+
+// fetch GETs path from the -pprof address into file.
+func (s *server) fetch(ctx context.Context, c *http.Client, path, file string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+s.pprof+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 // freeAddr returns a 127.0.0.1 address with a port that was free a moment ago.
