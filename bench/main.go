@@ -1,12 +1,16 @@
 // Command bench compares Depot's download path with Debian's nginx serving the same store path
 // statically (sendfile on) on every row of the performance targets, and writes the table to
-// -out and wrk's raw output to -raw. Run it from the repository root:
+// -out (its head and the sections the run generates; other sections, such as bench/soak's,
+// are kept) and wrk's raw output to -raw. Run it from the repository root:
 //
 //	go run ./bench -out docs/benchmarks.md -d 10s
 //
 // Pinned rows: Depot's bench server (GOMAXPROCS=1) and nginx (one worker) on CPU 0, wrk on
 // CPU 1. GOMAXPROCS=2 rows: Depot unpinned with GOMAXPROCS=2, nginx with two workers, wrk
-// unpinned (reported, not targeted). The two sides of a row run interleaved (A, B, A, B, ...:
+// unpinned (reported, not targeted). The accounting rows compare a third Depot server with
+// download accounting on (-accounting, no limits set) with the plain one; -only accounting
+// runs just them, and the report gives them a section of their own ("## Accounting
+// overhead"). The two sides of a row run interleaved (A, B, A, B, ...:
 // -rounds runs of -d/-rounds each) so that load from other processes hits both alike. It needs taskset, wrk
 // and nginx; it is not part of go test.
 package main
@@ -22,10 +26,12 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/depotfs/depot/bench/internal/benchenv"
 	"github.com/depotfs/depot/internal/token"
 )
 
@@ -81,7 +87,7 @@ func run(args []string) error {
 			return fmt.Errorf("%s is required: %w", tool, err)
 		}
 	}
-	if err := raiseNoFile(); err != nil {
+	if _, err := benchenv.RaiseNoFile(0); err != nil {
 		return err
 	}
 	tmp, err := os.MkdirTemp("", "depot-bench-")
@@ -133,10 +139,17 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The same server with download accounting on: every response's acknowledged bytes are
+	// watched and merged into a bbolt file, with no limits set.
+	acct, err := start(startDepot(ctx, bin, "depot accounting on", 1, "-store", store, "-token", benchSecret,
+		"-accounting", filepath.Join(tmp, "accounting")))
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.raw, 0o755); err != nil {
 		return err
 	}
-	rep := report{opts: o, load0: loadAvg()}
+	rep := report{opts: o, load0: benchenv.LoadAvg()}
 	dp := func(name string) string { return depotPath(fs[name]) }
 	np := func(name string) string { return "/group1/M00/" + fs[name].plain }
 	pinned := []pairSpec{
@@ -146,6 +159,8 @@ func run(args []string) error {
 		{label: "100 MiB file", a: depot, aPath: dp("100 MiB"), b: ngx, bPath: np("100 MiB"), min: 0.97, byMiB: true},
 		{label: "1 MB trunk slice (nginx: the 1 MiB file)", a: depot, aPath: dp("1 MB trunk slice"), b: ngx, bPath: np("1 MB trunk slice"), min: 0.7},
 		{label: "proxy 200 KB through a second Depot (vs Depot direct)", a: proxy, aPath: dp("200 KB"), b: depot, bPath: dp("200 KB"), min: 0.4},
+		{label: "4 KiB file, accounting on (vs Depot, accounting off)", a: acct, aPath: dp("4 KiB"), b: depot, bPath: dp("4 KiB"), min: 0.95, accounting: true},
+		{label: "1 MiB file, accounting on (vs Depot, accounting off)", a: acct, aPath: dp("1 MiB"), b: depot, bPath: dp("1 MiB"), min: 0.95, accounting: true},
 	}
 	for _, p := range pinned {
 		if !strings.Contains(p.label, o.only) {
@@ -162,8 +177,18 @@ func run(args []string) error {
 			return err
 		}
 	}
-	for _, s := range []*server{depot, ngx, proxy} {
+	for _, s := range []*server{depot, ngx, proxy, acct} {
 		s.stop()
+	}
+	procs2 := []pairSpec{
+		{label: "GOMAXPROCS=2: 4 KiB file, token on", aPath: dp("4 KiB"), bPath: np("4 KiB")},
+		{label: "GOMAXPROCS=2: 4 KiB trunk slice", aPath: dp("4 KiB trunk slice"), bPath: np("4 KiB trunk slice")},
+		{label: "GOMAXPROCS=2: 1 MiB file", aPath: dp("1 MiB"), bPath: np("1 MiB")},
+	}
+	procs2 = slices.DeleteFunc(procs2, func(p pairSpec) bool { return !strings.Contains(p.label, o.only) })
+	if len(procs2) == 0 {
+		rep.load1 = benchenv.LoadAvg()
+		return rep.write()
 	}
 	depot2, err := start(startDepot(ctx, bin, "depot GOMAXPROCS=2", 2, "-store", store, "-token", benchSecret))
 	if err != nil {
@@ -173,21 +198,15 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []pairSpec{
-		{label: "GOMAXPROCS=2: 4 KiB file, token on", a: depot2, aPath: dp("4 KiB"), b: ngx2, bPath: np("4 KiB")},
-		{label: "GOMAXPROCS=2: 4 KiB trunk slice", a: depot2, aPath: dp("4 KiB trunk slice"), b: ngx2, bPath: np("4 KiB trunk slice")},
-		{label: "GOMAXPROCS=2: 1 MiB file", a: depot2, aPath: dp("1 MiB"), b: ngx2, bPath: np("1 MiB")},
-	} {
-		if !strings.Contains(p.label, o.only) {
-			continue
-		}
+	for _, p := range procs2 {
+		p.a, p.b = depot2, ngx2
 		r, err := runPair(ctx, o, p, false)
 		if err != nil {
 			return err
 		}
 		rep.pairs = append(rep.pairs, r)
 	}
-	rep.load1 = loadAvg()
+	rep.load1 = benchenv.LoadAvg()
 	return rep.write()
 }
 
@@ -195,29 +214,6 @@ func run(args []string) error {
 func depotPath(f benchFile) string {
 	ts := time.Now().Unix()
 	return "/" + f.id.String() + "?token=" + token.Sign(benchSecret, f.id.Remote(), ts) + "&ts=" + fmt.Sprint(ts)
-}
-
-// raiseNoFile raises the open-file limit to its hard limit (inherited by the servers).
-func raiseNoFile() error {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return err
-	}
-	l.Cur = l.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l)
-}
-
-// loadAvg returns /proc/loadavg's first three fields.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // server is a running server process.
@@ -278,45 +274,9 @@ func startDepot(ctx context.Context, bin, name string, procs int, args ...string
 		return nil, fmt.Errorf("%s did not start: %w", name, err)
 	}
 	s := &server{name: name, addr: strings.TrimSpace(addr), cmd: cmd, pinned: procs == 1}
-	s.rss = func() int64 { return vmRSS(cmd.Process.Pid) }
-	s.cpu = func() int64 { return cpuTicks(cmd.Process.Pid) }
+	s.rss = func() int64 { return benchenv.RSS(cmd.Process.Pid) }
+	s.cpu = func() int64 { return benchenv.CPUTicks(cmd.Process.Pid) }
 	return s, nil
-}
-
-// vmRSS reads VmRSS (KiB) of pid from /proc, or -1.
-func vmRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb
-		}
-	}
-	return -1
-}
-
-// cpuTicks reads utime + stime (clock ticks, all threads) of pid from /proc, or -1.
-func cpuTicks(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return -1
-	}
-	i := strings.LastIndexByte(string(b), ')') // the command name may hold spaces
-	if i < 0 {
-		return -1
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return -1
-	}
-	var u, s int64
-	fmt.Sscan(f[11], &u) // field 14 of stat: utime
-	fmt.Sscan(f[12], &s) // field 15: stime
-	return u + s
 }
 
 // readableByAll makes dir and everything below it world-readable.

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/depotfs/depot/bench/internal/benchenv"
 )
 
 const nginxConf = `daemon off;
@@ -85,7 +87,7 @@ func startNginx(ctx context.Context, bin, prefix, store string, workers int) (*s
 		}
 		var sum int64
 		for _, w := range ws {
-			sum += cpuTicks(w)
+			sum += benchenv.CPUTicks(w)
 		}
 		return sum
 	}
@@ -96,7 +98,7 @@ func startNginx(ctx context.Context, bin, prefix, store string, workers int) (*s
 		}
 		var sum int64
 		for _, w := range ws {
-			sum += vmRSS(w)
+			sum += benchenv.RSS(w)
 		}
 		return sum
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/depotfs/depot/bench/internal/benchenv"
 )
 
 // result is one side of a row: the mean of its wrk runs.
@@ -35,6 +37,9 @@ type pairSpec struct {
 	// byMiB compares MiB/s: for 100 MiB files wrk completes too few requests in a run for
 	// req/s to mean much, while its byte count covers the transfers in progress.
 	byMiB bool
+	// accounting marks the rows that compare Depot with download accounting on and off: the
+	// report gives them their own section too.
+	accounting bool
 }
 
 type pairResult struct {
@@ -48,11 +53,8 @@ func (r result) cpuPerReq() float64 {
 	if r.requests == 0 || r.cpuTicks <= 0 {
 		return 0
 	}
-	return float64(r.cpuTicks) * 1e6 / clockTicks / float64(r.requests)
+	return float64(r.cpuTicks) * 1e6 / benchenv.ClockTicks / float64(r.requests)
 }
-
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat (100 on Linux).
-const clockTicks = 100
 
 // cpuRatio is b's CPU time per request over a's: above 1, a (Depot) spends less per request.
 func (p pairResult) cpuRatio() float64 {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/depotfs/depot/internal/accounting"
@@ -42,6 +43,8 @@ func run(args []string) error {
 	copyBelow := fs.Int64("copy-below", 0, "fastsrv CopyBelow (0 = its default, -1 = always sendfile)")
 	acct := fs.String("accounting", "", "account downloads, with the state file in this directory (empty = off)")
 	userRate := fs.Int64("user-limit-rate", 0, "http.user_limit_rate in bytes/s (0 = none)")
+	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF of every connection (0 = the kernel's autotuning)")
+	lowat := fs.Int("notsent-lowat", 0, "TCP_NOTSENT_LOWAT of every connection (0 = the kernel's default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +71,9 @@ func run(args []string) error {
 	}
 	cfg.UserLimitRate = *userRate
 	if *acct != "" {
+		if err := os.MkdirAll(*acct, 0o755); err != nil {
+			return err
+		}
 		ds, err := meta.OpenDownloads(filepath.Join(*acct, "downloads.db"), meta.Options{})
 		if err != nil {
 			return err
@@ -97,9 +103,44 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *sndbuf > 0 || *lowat > 0 {
+		ln = tunedListener{Listener: ln, sndbuf: *sndbuf, lowat: *lowat}
+	}
 	fmt.Println(ln.Addr().String())
 	if *server == "nethttp" {
 		return http.Serve(ln, h)
 	}
 	return fastsrv.New(fastsrv.Config{Handler: h, CopyBelow: *copyBelow}).Serve(ln)
+}
+
+// tcpNotSentLowat is TCP_NOTSENT_LOWAT of linux/tcp.h (package syscall does not name it).
+const tcpNotSentLowat = 25
+
+// tunedListener sets SO_SNDBUF and TCP_NOTSENT_LOWAT (each when not 0) on every connection
+// it accepts and returns the connection itself, not a wrapper, so that sendfile still
+// applies. The options bound how much of a response the kernel queues for a client that
+// reads slowly (bench/soak compares them).
+type tunedListener struct {
+	net.Listener
+	sndbuf, lowat int
+}
+
+func (l tunedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c, nil
+	}
+	if l.sndbuf > 0 {
+		tc.SetWriteBuffer(l.sndbuf)
+	}
+	if l.lowat > 0 {
+		if rc, err := tc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpNotSentLowat, l.lowat) })
+		}
+	}
+	return c, nil
 }
