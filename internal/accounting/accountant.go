@@ -42,12 +42,15 @@ type Completion struct {
 
 // Config configures an Accountant. Zero values take the defaults noted.
 type Config struct {
-	Window        time.Duration       // a union must complete within this of its first byte (7 days)
-	MaxEntries    int                 // (user, file) pairs kept (1,000,000)
-	Store         *meta.DownloadStore // nil = in memory only
-	QueueMax      int                 // completion events kept in the store's queue (100,000)
-	FlushInterval time.Duration       // how often changes are written (1 s)
-	Buffer        int                 // deliveries waiting for the goroutine (65,536)
+	Window     time.Duration       // a union must complete within this of its first byte (7 days)
+	MaxEntries int                 // (user, file) pairs kept (1,000,000)
+	Store      *meta.DownloadStore // nil = in memory only
+	QueueMax   int                 // completion events kept in the store's queue (100,000)
+	// QueueEvents keeps each completion's event in Store's queue (for a Notifier); without
+	// it completions only reach OnComplete.
+	QueueEvents   bool
+	FlushInterval time.Duration // how often changes are written (1 s)
+	Buffer        int           // deliveries waiting for the goroutine (65,536)
 	// OnComplete, when set, is called on the Accountant's goroutine after each completion is
 	// durable (its event queued in Store); it must not block.
 	OnComplete func(Completion)
@@ -79,10 +82,12 @@ type Accountant struct {
 	once sync.Once
 
 	// owned by the goroutine
-	entries map[string]*entry
-	lru     *list.List // front = most recently active
-	dirty   map[string]bool
-	events  []Completion
+	entries  map[string]*entry
+	lru      *list.List // front = most recently active
+	dirty    map[string]bool
+	events   []Completion
+	idPrefix string
+	seq      uint64
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -102,6 +107,7 @@ type entry struct {
 	Started time.Time `json:"t"`
 	Anon    bool      `json:"a,omitempty"`
 	key     string
+	saved   bool // a record of it is in the store
 	elem    *list.Element
 }
 
@@ -132,7 +138,7 @@ func New(cfg Config) (*Accountant, error) {
 	}
 	a := &Accountant{
 		cfg: cfg, in: make(chan Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
-		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{},
+		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{}, idPrefix: randomPrefix(),
 	}
 	if err := a.load(); err != nil {
 		return nil, err
@@ -154,7 +160,7 @@ func (a *Accountant) load() error {
 			a.dirty[string(k)] = true
 			return nil
 		}
-		e.key = string(k)
+		e.key, e.saved = string(k), true
 		a.entries[e.key] = e
 		e.elem = a.lru.PushFront(e)
 		return nil

@@ -2,6 +2,7 @@ package accounting
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -106,7 +107,7 @@ func TestWindowAndBound(t *testing.T) {
 func TestProgressSurvivesRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "downloads.db")
 	st := openStore(t, path)
-	a, got := newAcct(t, Config{Store: st})
+	a, got := newAcct(t, Config{Store: st, QueueEvents: true})
 	a.Record(dl("alice", "c1", Span{0, 400}))
 	a.Close()
 	st.Close()
@@ -116,7 +117,7 @@ func TestProgressSurvivesRestart(t *testing.T) {
 
 	st = openStore(t, path)
 	defer st.Close()
-	a, got = newAcct(t, Config{Store: st})
+	a, got = newAcct(t, Config{Store: st, QueueEvents: true})
 	defer a.Close()
 	a.Record(dl("alice", "c2", Span{400, 1000}))
 	a.Sync()
@@ -176,7 +177,7 @@ func TestNotifierSurvivesOutageAndRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := New(Config{Store: st, OnComplete: func(Completion) { n.Wake() }})
+		a, err := New(Config{Store: st, QueueEvents: true, OnComplete: func(Completion) { n.Wake() }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -221,5 +222,27 @@ func TestNotifierSurvivesOutageAndRestart(t *testing.T) {
 	}
 	if cnt, _ := st.EventCount(); cnt != 0 {
 		t.Errorf("%d events still queued after delivery", cnt)
+	}
+}
+
+// TestWholeDownloadsTouchNoDisk: downloads that arrive whole in one response complete without
+// any record or event written when no callback needs the events.
+func TestWholeDownloadsTouchNoDisk(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "downloads.db"))
+	defer st.Close()
+	a, got := newAcct(t, Config{Store: st})
+	for i := range 100 {
+		a.Record(Delivery{User: "u", FileID: fmt.Sprintf("group1/M00/00/00/f%d", i), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+	}
+	a.Record(dl("alice", "c1", Span{0, 400})) // a partial one is kept
+	a.Close()
+	if len(*got) != 100 {
+		t.Fatalf("completions = %d, want 100", len(*got))
+	}
+	var n int
+	st.EachProgress(func(k, v []byte) error { n++; return nil })
+	evs, _ := st.EventCount()
+	if n != 1 || evs != 0 {
+		t.Errorf("stored %d progress records and %d events; want 1 (the partial download) and 0", n, evs)
 	}
 }

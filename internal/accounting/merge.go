@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -21,14 +22,14 @@ func (a *Accountant) merge(d Delivery) {
 	for _, s := range d.Acked {
 		ackedBytes += uint64(max(s.End-s.Start, 0))
 	}
-	a.count(func(s *Stats) {
-		s.Responses++
-		s.BytesSent += sent
-		s.BytesAcked += ackedBytes
-		if d.Aborted {
-			s.Aborted++
-		}
-	})
+	a.mu.Lock()
+	a.stats.Responses++
+	a.stats.BytesSent += sent
+	a.stats.BytesAcked += ackedBytes
+	if d.Aborted {
+		a.stats.Aborted++
+	}
+	a.mu.Unlock()
 	acked := ackedBytes > 0
 	if !acked && !(d.Size == 0 && !d.Aborted) {
 		return // nothing delivered: no state for it
@@ -40,6 +41,12 @@ func (a *Accountant) merge(d Delivery) {
 		a.remove(e)
 		a.count(func(s *Stats) { s.Expired++ })
 		e = nil
+	}
+	if e == nil && (d.Size == 0 || covers(mergeSpans(nil, d.Acked), d.Size)) {
+		// The whole file in one response (most small downloads): complete without state.
+		a.complete(&entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
+			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)
+		return
 	}
 	if e == nil {
 		for len(a.entries) >= a.cfg.MaxEntries {
@@ -62,25 +69,38 @@ func (a *Accountant) merge(d Delivery) {
 		}
 	}
 	a.dirty[key] = true
-	if d.Size == 0 || covers(e.Spans, e.Size) {
+	if covers(e.Spans, e.Size) {
 		a.complete(e, now)
 	}
 }
 
+// complete records e's download as completed and drops its state (e may be a stateless one
+// from merge's fast path).
 func (a *Accountant) complete(e *entry, now time.Time) {
 	a.events = append(a.events, Completion{
-		Event: "download.completed", ID: newID(), FileID: e.FileID, User: e.User, Client: e.Client,
+		Event: "download.completed", ID: a.newID(), FileID: e.FileID, User: e.User, Client: e.Client,
 		Size: e.Size, Connections: len(e.Conns) + e.More, Started: e.Started.UTC(), Completed: now.UTC(),
 		Anonymous: e.Anon,
 	})
-	a.remove(e)
-	a.count(func(s *Stats) { s.Completed++ })
+	if e.elem != nil {
+		a.remove(e)
+	}
+	a.mu.Lock()
+	a.stats.Completed++
+	a.mu.Unlock()
 }
 
+// remove drops e's state; its stored record is deleted at the next flush when it has one (a
+// pair created and completed between two flushes never touches the disk).
 func (a *Accountant) remove(e *entry) {
 	delete(a.entries, e.key)
 	a.lru.Remove(e.elem)
-	a.dirty[e.key] = true
+	e.elem = nil
+	if e.saved {
+		a.dirty[e.key] = true
+	} else {
+		delete(a.dirty, e.key)
+	}
 }
 
 func (a *Accountant) count(f func(*Stats)) {
@@ -105,9 +125,12 @@ func (a *Accountant) flush() {
 			}
 			recs[k] = v
 		}
-		evs := make([][]byte, len(a.events))
-		for i, ev := range a.events {
-			evs[i], _ = json.Marshal(ev)
+		var evs [][]byte
+		if a.cfg.QueueEvents {
+			evs = make([][]byte, len(a.events))
+			for i := range a.events {
+				evs[i], _ = json.Marshal(a.events[i])
+			}
 		}
 		dropped, err := a.cfg.Store.Commit(recs, evs, a.cfg.QueueMax)
 		if err != nil {
@@ -121,6 +144,11 @@ func (a *Accountant) flush() {
 				"dropped", dropped, "queue_max", a.cfg.QueueMax)
 		}
 	}
+	for k := range a.dirty {
+		if e := a.entries[k]; e != nil {
+			e.saved = true
+		}
+	}
 	clear(a.dirty)
 	a.count(func(*Stats) {})
 	for _, ev := range a.events {
@@ -131,9 +159,16 @@ func (a *Accountant) flush() {
 	a.events = a.events[:0]
 }
 
-// newID returns a random 128-bit event ID in hex.
-func newID() string {
-	var b [16]byte
+// newID returns a unique event ID: the Accountant's random 96-bit prefix (new at every start)
+// and a sequence number.
+func (a *Accountant) newID() string {
+	a.seq++
+	return a.idPrefix + strconv.FormatUint(a.seq, 36)
+}
+
+// randomPrefix returns 96 random bits in hex and a dash.
+func randomPrefix() string {
+	var b [12]byte
 	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return hex.EncodeToString(b[:]) + "-"
 }

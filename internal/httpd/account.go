@@ -6,6 +6,7 @@ import (
 
 	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/httpd/fastsrv"
 )
 
 // ackWatcher is what the storage node's server (fastsrv.AckWatcher) offers a handler: the
@@ -13,15 +14,22 @@ import (
 // client acknowledged.
 type ackWatcher interface {
 	Offset() int64
-	WatchAck(from, to int64, done func(acked int64))
+	WatchAck(from, to int64, done fastsrv.AckReceiver)
 }
 
 // tally accounts one response body: the file parts it carries, from the socket offset at
-// which the body began.
+// which the body began. Once the body is written it is the AckReceiver of its watch, so one
+// allocation covers a response (a single part, the usual case, lives in one, sent and acked).
 type tally struct {
-	aw    ackWatcher
-	from  int64
-	parts []accounting.Part
+	aw       ackWatcher
+	from, to int64
+	parts    []accounting.Part
+	one      [1]accounting.Part
+	record   func(accounting.Delivery) // nil when only the log wants the acknowledgement
+	d        accounting.Delivery
+	sent     [1]accounting.Span
+	acked    [1]accounting.Span
+	line     *ackLine // the access-log line waiting for it, or nil
 }
 
 // startTally returns a tally for the body about to be written, or nil when neither accounting
@@ -34,7 +42,9 @@ func (h *Handler) startTally(w http.ResponseWriter) *tally {
 	if !ok {
 		return nil
 	}
-	return &tally{aw: aw, from: aw.Offset()}
+	t := &tally{aw: aw, from: aw.Offset()}
+	t.parts = t.one[:0]
+	return t
 }
 
 // part notes that the next n bytes written are the file's bytes from start.
@@ -51,32 +61,36 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 	if t == nil {
 		return
 	}
-	to := t.aw.Offset()
-	var a *ackLine
+	t.to = t.aw.Offset()
 	if h.log != nil && h.log.ack {
-		a = h.log.newAckLine()
-		gr.ack = a
+		t.line = h.log.newAckLine()
+		gr.ack = t.line
 	}
-	record := h.cfg.Accounting
-	var d accounting.Delivery
-	if record != nil {
-		d = delivery(r, id, size, gr, t.parts)
+	if t.record = h.cfg.Accounting; t.record != nil {
+		t.delivery(r, id, size, gr)
 	}
-	parts, from := t.parts, t.from
-	t.aw.WatchAck(from, to, func(acked int64) {
-		if record != nil {
-			d.Acked = accounting.AckedSpans(parts, acked)
-			d.Aborted = acked < to-from
-			record(d)
-		}
-		if a != nil {
-			a.ackDone(acked, to-from)
-		}
-	})
+	t.aw.WatchAck(t.from, t.to, t)
 }
 
-// delivery returns the accounting record of a response to r carrying parts of id.
-func delivery(r *http.Request, id fileid.ID, size int64, gr *grant, parts []accounting.Part) accounting.Delivery {
+// Acked implements fastsrv.AckReceiver.
+func (t *tally) Acked(acked int64) {
+	if t.record != nil {
+		t.d.Acked = t.acked[:0]
+		for _, p := range t.parts {
+			if got := min(max(acked-p.Offset, 0), p.Len); got > 0 {
+				t.d.Acked = append(t.d.Acked, accounting.Span{Start: p.Start, End: p.Start + got})
+			}
+		}
+		t.d.Aborted = acked < t.to-t.from
+		t.record(t.d)
+	}
+	if t.line != nil {
+		t.line.ackDone(acked, t.to-t.from)
+	}
+}
+
+// delivery fills the accounting record of a response to r carrying t's parts of id.
+func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -85,9 +99,9 @@ func delivery(r *http.Request, id fileid.ID, size int64, gr *grant, parts []acco
 	if user == "" {
 		user = host
 	}
-	d := accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
-	for _, p := range parts {
-		d.Sent = append(d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
+	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
+	t.d.Sent = t.sent[:0]
+	for _, p := range t.parts {
+		t.d.Sent = append(t.d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
 	}
-	return d
 }

@@ -67,7 +67,7 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 	}
 	acfg := accounting.Config{
 		Window: c.AccountingWindow, MaxEntries: c.AccountingMaxEntries, Store: st,
-		QueueMax: c.CallbackQueueMax, Logger: log,
+		QueueMax: c.CallbackQueueMax, QueueEvents: s.ctl.notifier != nil, Logger: log,
 	}
 	n, rec := s.ctl.notifier, s.ctl.rec
 	acfg.OnComplete = func(c accounting.Completion) {

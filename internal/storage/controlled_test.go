@@ -237,7 +237,14 @@ func TestStalledReaderNotCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// network_timeout is 2 s: the node ends the send, and the watch resolves without progress.
-	if n := completedAfter(t, node, 5*time.Second); n != 0 || len(rc.got()) != 0 {
+	deadline := time.Now().Add(15 * time.Second)
+	for node.Accounting().Stats().Responses == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled response was never reported")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := completedAfter(t, node, 300*time.Millisecond); n != 0 || len(rc.got()) != 0 {
 		t.Fatalf("a stalled reader counted: %d completions, %d callbacks", n, len(rc.got()))
 	}
 	st := node.Accounting().Stats()

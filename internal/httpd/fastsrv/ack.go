@@ -21,8 +21,20 @@ type AckWatcher interface {
 	// had when the connection was reset, or when no more arrived for the server's SendTimeout.
 	// It never delays the connection: a connection that ends with a watch pending is closed
 	// for writing (FIN sent) and its socket kept only until the watch resolves.
-	WatchAck(from, to int64, done func(acked int64))
+	WatchAck(from, to int64, done AckReceiver)
 }
+
+// AckReceiver receives the result of AckWatcher.WatchAck. (An interface rather than a func so
+// that a handler's own record can receive it without a closure per response.)
+type AckReceiver interface {
+	Acked(acked int64)
+}
+
+// AckFunc makes a func an AckReceiver.
+type AckFunc func(acked int64)
+
+// Acked calls f.
+func (f AckFunc) Acked(acked int64) { f(acked) }
 
 var _ AckWatcher = (*response)(nil)
 
@@ -36,9 +48,15 @@ func (w *response) Offset() int64 {
 }
 
 // WatchAck implements AckWatcher.
-func (w *response) WatchAck(from, to int64, done func(acked int64)) {
+func (w *response) WatchAck(from, to int64, done AckReceiver) {
 	if to <= from || w.c.rc == nil {
-		done(0)
+		done.Acked(0)
+		return
+	}
+	if w.err != nil {
+		// The send failed (reset, send timeout): what is acknowledged now is all there is.
+		acked, _ := bytesAcked(w.c)
+		done.Acked(min(max(acked-from, 0), to-from))
 		return
 	}
 	w.c.srv.acks().add(&watch{c: w.c, from: from, to: to, done: done})
@@ -48,7 +66,7 @@ func (w *response) WatchAck(from, to int64, done func(acked int64)) {
 type watch struct {
 	c        *conn
 	from, to int64
-	done     func(acked int64)
+	done     AckReceiver
 	acked    int64     // last bytes_acked seen
 	progress time.Time // when acked last moved (or the watch began)
 }
@@ -93,7 +111,7 @@ func (a *ackSweeper) add(wt *watch) {
 	if a.closed {
 		a.mu.Unlock()
 		acked, _ := bytesAcked(wt.c)
-		wt.done(min(max(acked-wt.from, 0), wt.to-wt.from))
+		wt.done.Acked(min(max(acked-wt.from, 0), wt.to-wt.from))
 		return
 	}
 	a.pending = append(a.pending, wt)
@@ -151,7 +169,7 @@ func (a *ackSweeper) sweep(final bool) {
 			keep = append(keep, wt)
 			continue
 		}
-		wt.done(min(max(wt.acked-wt.from, 0), wt.to-wt.from))
+		wt.done.Acked(min(max(wt.acked-wt.from, 0), wt.to-wt.from))
 		a.mu.Lock()
 		if n, ok := a.ended[wt.c]; ok {
 			if n <= 1 {
@@ -186,7 +204,7 @@ func (a *ackSweeper) settle(c *conn) {
 	a.mu.Unlock()
 	for _, wt := range mine {
 		acked, _ := bytesAcked(c)
-		wt.done(min(max(max(acked, wt.acked)-wt.from, 0), wt.to-wt.from))
+		wt.done.Acked(min(max(max(acked, wt.acked)-wt.from, 0), wt.to-wt.from))
 	}
 }
 

@@ -40,7 +40,7 @@ func ackHandler(t *testing.T, size int64, out chan<- ackResult) http.Handler {
 		from := aw.Offset()
 		_, err = io.CopyN(w, f, size)
 		to := aw.Offset()
-		aw.WatchAck(from, to, func(acked int64) { out <- ackResult{body: to - from, acked: acked, copyErr: err} })
+		aw.WatchAck(from, to, AckFunc(func(acked int64) { out <- ackResult{body: to - from, acked: acked, copyErr: err} }))
 	})
 }
 
@@ -64,7 +64,8 @@ func startAck(t *testing.T, size int64, out chan ackResult) string {
 		t.Fatal(err)
 	}
 	bigSendBuffer(t, ln)
-	s := New(Config{Handler: ackHandler(t, size, out), SendTimeout: 500 * time.Millisecond, AckPoll: 20 * time.Millisecond})
+	s := New(Config{Handler: ackHandler(t, size, out), SendTimeout: 500 * time.Millisecond, AckPoll: 20 * time.Millisecond,
+		NotSentLowat: -1}) // no limit: the body goes to the kernel whole
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Close() })
 	return ln.Addr().String()

@@ -15,6 +15,9 @@ import (
 	"unsafe"
 )
 
+// tcpNotSentLowat is TCP_NOTSENT_LOWAT of linux/tcp.h (package syscall does not name it).
+const tcpNotSentLowat = 25
+
 // conn is one client connection and the request, URL and header it reuses.
 type conn struct {
 	srv     *Server
@@ -65,6 +68,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			c.rc = rc
+			if lowat := s.cfg.NotSentLowat; lowat > 0 {
+				rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpNotSentLowat, lowat) })
+			}
 		}
 	}
 	c.readFn, c.writeFn = c.readRaw, c.writeRaw
@@ -104,6 +110,9 @@ func (c *conn) serve() {
 			c.resp.fail(status, msg)
 			c.resp.finish()
 			return
+		}
+		if c.big == nil && c.r == c.w {
+			c.releaseRead() // nothing pipelined: a long response holds no read buffer
 		}
 		c.resp.start(c.req, c.req.Close)
 		c.srv.cfg.Handler.ServeHTTP(&c.resp, c.req)

@@ -30,6 +30,12 @@ type Config struct {
 	// sent with the header in one write; a larger one goes out with sendfile(2). 0 = 16 KiB;
 	// negative = always sendfile.
 	CopyBelow int64
+	// NotSentLowat is TCP_NOTSENT_LOWAT of every connection: the kernel takes more of a
+	// response only while less than this is queued unsent, so thousands of slow clients do not
+	// each park megabytes in kernel send buffers (which on loopback grow to 4 MiB and can
+	// exhaust tcp_mem, starving every other connection). 0 = 16 KiB; negative = the kernel's
+	// default (no limit).
+	NotSentLowat int
 	// AckPoll is how often the acknowledged bytes of sockets with pending AckWatcher watches
 	// are read (0 = 100ms).
 	AckPoll time.Duration
@@ -91,6 +97,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxHeaderBytes < readBufSize {
 		cfg.MaxHeaderBytes = readBufSize
+	}
+	if cfg.NotSentLowat == 0 {
+		cfg.NotSentLowat = 16 << 10
 	}
 	if cfg.AckPoll <= 0 {
 		cfg.AckPoll = 100 * time.Millisecond
