@@ -88,6 +88,7 @@ type Accountant struct {
 	events   []Completion
 	idPrefix string
 	seq      uint64
+	keyBuf   []byte // lookup key scratch
 
 	mu    sync.Mutex // guards stats
 	stats Stats

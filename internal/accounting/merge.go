@@ -35,19 +35,19 @@ func (a *Accountant) merge(d Delivery) {
 		return // nothing delivered: no state for it
 	}
 	now := a.cfg.Now()
-	key := d.User + "\x00" + d.FileID
-	e := a.entries[key]
+	a.keyBuf = append(append(append(a.keyBuf[:0], d.User...), 0), d.FileID...)
+	e := a.entries[string(a.keyBuf)] // no allocation for the lookup
 	if e != nil && now.Sub(e.Started) > a.cfg.Window {
 		a.remove(e)
 		a.count(func(s *Stats) { s.Expired++ })
 		e = nil
 	}
-	if e == nil && (d.Size == 0 || covers(mergeSpans(nil, d.Acked), d.Size)) {
+	if e == nil && (d.Size == 0 || wholeIn(d.Acked, d.Size)) {
 		// The whole file in one response (most small downloads): complete without state.
-		a.complete(&entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
-			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)
+		a.completeWhole(d, now)
 		return
 	}
+	key := string(a.keyBuf)
 	if e == nil {
 		for len(a.entries) >= a.cfg.MaxEntries {
 			a.remove(a.lru.Back().Value.(*entry))
@@ -72,6 +72,28 @@ func (a *Accountant) merge(d Delivery) {
 	if covers(e.Spans, e.Size) {
 		a.complete(e, now)
 	}
+}
+
+// wholeIn reports whether one of spans covers [0, size).
+func wholeIn(spans []Span, size int64) bool {
+	for _, s := range spans {
+		if s.Start <= 0 && s.End >= size {
+			return true
+		}
+	}
+	return false
+}
+
+// completeWhole records a download that one response delivered whole.
+func (a *Accountant) completeWhole(d Delivery, now time.Time) {
+	if a.cfg.OnComplete != nil || a.cfg.QueueEvents {
+		a.complete(&entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
+			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)
+		return
+	}
+	a.mu.Lock()
+	a.stats.Completed++
+	a.mu.Unlock()
 }
 
 // complete records e's download as completed and drops its state (e may be a stateless one

@@ -77,8 +77,7 @@ type ackSweeper struct {
 	srv     *Server
 	mu      sync.Mutex
 	pending []*watch
-	ended   map[*conn]int // connections that ended with watches pending → how many
-	closed  bool          // set by close: later watches resolve at once
+	closed  bool // set by close: later watches resolve at once
 	once    sync.Once
 	stop    chan struct{}
 	stopped chan struct{}
@@ -87,7 +86,7 @@ type ackSweeper struct {
 // acks returns the server's sweeper, starting it on first use.
 func (s *Server) acks() *ackSweeper {
 	s.ackOnce.Do(func() {
-		a := &ackSweeper{srv: s, ended: map[*conn]int{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+		a := &ackSweeper{srv: s, stop: make(chan struct{}), stopped: make(chan struct{})}
 		s.ackSw.Store(a)
 		go a.run()
 	})
@@ -115,6 +114,7 @@ func (a *ackSweeper) add(wt *watch) {
 		return
 	}
 	a.pending = append(a.pending, wt)
+	wt.c.watches++
 	a.mu.Unlock()
 }
 
@@ -123,17 +123,20 @@ func (a *ackSweeper) add(wt *watch) {
 func (a *ackSweeper) handOver(c *conn) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	n := 0
-	for _, wt := range a.pending {
-		if wt.c == c {
-			n++
-		}
-	}
-	if n == 0 {
+	if c.watches == 0 {
 		return false
 	}
-	a.ended[c] = n
+	c.ended = true
 	return true
+}
+
+// resolved notes that one of c's watches resolved and reports whether c is now to be closed
+// (its request loop ended and nothing more is watched).
+func (a *ackSweeper) resolved(c *conn) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	c.watches--
+	return c.ended && c.watches == 0
 }
 
 func (a *ackSweeper) run() {
@@ -151,7 +154,15 @@ func (a *ackSweeper) run() {
 	}
 }
 
+// ackState is one socket's acknowledgement as read in one sweep.
+type ackState struct {
+	acked int64
+	open  bool
+}
+
 // sweep checks every pending watch; final resolves all of them with what is acknowledged now.
+// Each socket's TCP_INFO is read once per sweep, however many watches it has (a keep-alive
+// connection serving small files has dozens between two sweeps).
 func (a *ackSweeper) sweep(final bool) {
 	a.mu.Lock()
 	list := a.pending
@@ -160,26 +171,24 @@ func (a *ackSweeper) sweep(final bool) {
 	now := time.Now()
 	var keep []*watch
 	var closeConns []*conn
+	seen := make(map[*conn]ackState)
 	for _, wt := range list {
-		acked, open := bytesAcked(wt.c)
-		if acked > wt.acked {
-			wt.acked, wt.progress = acked, now
+		st, ok := seen[wt.c]
+		if !ok {
+			st.acked, st.open = bytesAcked(wt.c)
+			seen[wt.c] = st
 		}
-		if !final && open && wt.acked < wt.to && now.Sub(wt.progress) < a.srv.cfg.SendTimeout {
+		if st.acked > wt.acked {
+			wt.acked, wt.progress = st.acked, now
+		}
+		if !final && st.open && wt.acked < wt.to && now.Sub(wt.progress) < a.srv.cfg.SendTimeout {
 			keep = append(keep, wt)
 			continue
 		}
 		wt.done.Acked(min(max(wt.acked-wt.from, 0), wt.to-wt.from))
-		a.mu.Lock()
-		if n, ok := a.ended[wt.c]; ok {
-			if n <= 1 {
-				delete(a.ended, wt.c)
-				closeConns = append(closeConns, wt.c)
-			} else {
-				a.ended[wt.c] = n - 1
-			}
+		if a.resolved(wt.c) {
+			closeConns = append(closeConns, wt.c)
 		}
-		a.mu.Unlock()
 	}
 	a.mu.Lock()
 	a.pending = append(keep, a.pending...)
@@ -205,6 +214,7 @@ func (a *ackSweeper) settle(c *conn) {
 	for _, wt := range mine {
 		acked, _ := bytesAcked(c)
 		wt.done.Acked(min(max(max(acked, wt.acked)-wt.from, 0), wt.to-wt.from))
+		a.resolved(c)
 	}
 }
 

@@ -55,6 +55,8 @@ type conn struct {
 	wdeadlineAt time.Time     // write deadline last set
 	wprogress   bool          // bytes moved since the write deadline was set
 	sock        int64         // bytes written to the socket (AckWatcher offsets)
+	watches     int           // pending AckWatcher watches (guarded by the sweeper's mutex)
+	ended       bool          // the request loop ended with watches pending (same guard)
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
