@@ -75,7 +75,7 @@ type Stats struct {
 // Accountant merges deliveries into downloads. Record is safe for concurrent use.
 type Accountant struct {
 	cfg  Config
-	in   chan Delivery
+	in   chan *Delivery
 	sync chan chan struct{}
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -138,7 +138,7 @@ func New(cfg Config) (*Accountant, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Accountant{
-		cfg: cfg, in: make(chan Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
+		cfg: cfg, in: make(chan *Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
 		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{}, idPrefix: randomPrefix(),
 	}
 	if err := a.load(); err != nil {
@@ -172,8 +172,9 @@ func (a *Accountant) load() error {
 	return nil
 }
 
-// Record queues d; it never blocks (a full queue drops d and counts it).
-func (a *Accountant) Record(d Delivery) {
+// Record queues d, which it owns from then on; it never blocks (a full queue drops d and
+// counts it).
+func (a *Accountant) Record(d *Delivery) {
 	select {
 	case a.in <- d:
 	default:

@@ -42,8 +42,8 @@ func newAcct(t *testing.T, cfg Config) (*Accountant, *[]Completion) {
 	return a, &got
 }
 
-func dl(user, conn string, spans ...Span) Delivery {
-	return Delivery{User: user, FileID: "group1/M00/00/00/f.bin", Size: 1000, Client: "127.0.0.1", Conn: conn, Acked: spans}
+func dl(user, conn string, spans ...Span) *Delivery {
+	return &Delivery{User: user, FileID: "group1/M00/00/00/f.bin", Size: 1000, Client: "127.0.0.1", Conn: conn, Acked: spans}
 }
 
 func TestUnionAcrossConnections(t *testing.T) {
@@ -185,7 +185,7 @@ func TestNotifierSurvivesOutageAndRestart(t *testing.T) {
 	}
 	st, a, n := start()
 	for i := range 5 {
-		a.Record(Delivery{User: "u", FileID: "group1/M00/00/00/f" + string(rune('a'+i)), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+		a.Record(&Delivery{User: "u", FileID: "group1/M00/00/00/f" + string(rune('a'+i)), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
 	}
 	a.Sync()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -202,7 +202,7 @@ func TestNotifierSurvivesOutageAndRestart(t *testing.T) {
 
 	st, a, n = start()
 	defer func() { a.Close(); n.Close(); st.Close() }()
-	a.Record(Delivery{User: "u", FileID: "group1/M00/00/00/g", Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+	a.Record(&Delivery{User: "u", FileID: "group1/M00/00/00/g", Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
 	a.Sync()
 	mu.Lock()
 	up = true
@@ -232,7 +232,7 @@ func TestWholeDownloadsTouchNoDisk(t *testing.T) {
 	defer st.Close()
 	a, got := newAcct(t, Config{Store: st})
 	for i := range 100 {
-		a.Record(Delivery{User: "u", FileID: fmt.Sprintf("group1/M00/00/00/f%d", i), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
+		a.Record(&Delivery{User: "u", FileID: fmt.Sprintf("group1/M00/00/00/f%d", i), Size: 10, Conn: "c", Acked: []Span{{0, 10}}})
 	}
 	a.Record(dl("alice", "c1", Span{0, 400})) // a partial one is kept
 	a.Close()

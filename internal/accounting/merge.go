@@ -11,7 +11,7 @@ import (
 
 // merge adds one delivery to its pair's union and completes the download when the union
 // covers the file.
-func (a *Accountant) merge(d Delivery) {
+func (a *Accountant) merge(d *Delivery) {
 	if d.Size < 0 || d.FileID == "" {
 		return
 	}
@@ -85,7 +85,7 @@ func wholeIn(spans []Span, size int64) bool {
 }
 
 // completeWhole records a download that one response delivered whole.
-func (a *Accountant) completeWhole(d Delivery, now time.Time) {
+func (a *Accountant) completeWhole(d *Delivery, now time.Time) {
 	if a.cfg.OnComplete != nil || a.cfg.QueueEvents {
 		a.complete(&entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
 			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)

@@ -25,7 +25,7 @@ type tally struct {
 	from, to int64
 	parts    []accounting.Part
 	one      [1]accounting.Part
-	record   func(accounting.Delivery) // nil when only the log wants the acknowledgement
+	record   func(*accounting.Delivery) // nil when only the log wants the acknowledgement
 	d        accounting.Delivery
 	sent     [1]accounting.Span
 	acked    [1]accounting.Span
@@ -82,7 +82,7 @@ func (t *tally) Acked(acked int64) {
 			}
 		}
 		t.d.Aborted = acked < t.to-t.from
-		t.record(t.d)
+		t.record(&t.d)
 	}
 	if t.line != nil {
 		t.line.ackDone(acked, t.to-t.from)

@@ -86,7 +86,7 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 	record := s.ctl.acct.Record
 	cfg.Accounting = record
 	if rec != nil {
-		cfg.Accounting = func(d accounting.Delivery) {
+		cfg.Accounting = func(d *accounting.Delivery) {
 			record(d)
 			var acked int64
 			for _, sp := range d.Acked {
