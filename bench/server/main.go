@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"time"
 
 	"github.com/depotfs/depot/internal/accounting"
@@ -44,7 +43,7 @@ func run(args []string) error {
 	acct := fs.String("accounting", "", "account downloads, with the state file in this directory (empty = off)")
 	userRate := fs.Int64("user-limit-rate", 0, "http.user_limit_rate in bytes/s (0 = none)")
 	sndbuf := fs.Int("sndbuf", 0, "SO_SNDBUF of every connection (0 = the kernel's autotuning)")
-	lowat := fs.Int("notsent-lowat", 0, "TCP_NOTSENT_LOWAT of every connection (0 = the kernel's default)")
+	lowat := fs.Int("notsent-lowat", 0, "fastsrv NotSentLowat: TCP_NOTSENT_LOWAT of every connection (0 = fastsrv's default, 16 KiB; -1 = the kernel's, no limit)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -103,26 +102,21 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *sndbuf > 0 || *lowat > 0 {
-		ln = tunedListener{Listener: ln, sndbuf: *sndbuf, lowat: *lowat}
+	if *sndbuf > 0 {
+		ln = tunedListener{Listener: ln, sndbuf: *sndbuf}
 	}
 	fmt.Println(ln.Addr().String())
 	if *server == "nethttp" {
 		return http.Serve(ln, h)
 	}
-	return fastsrv.New(fastsrv.Config{Handler: h, CopyBelow: *copyBelow}).Serve(ln)
+	return fastsrv.New(fastsrv.Config{Handler: h, CopyBelow: *copyBelow, NotSentLowat: *lowat}).Serve(ln)
 }
 
-// tcpNotSentLowat is TCP_NOTSENT_LOWAT of linux/tcp.h (package syscall does not name it).
-const tcpNotSentLowat = 25
-
-// tunedListener sets SO_SNDBUF and TCP_NOTSENT_LOWAT (each when not 0) on every connection
-// it accepts and returns the connection itself, not a wrapper, so that sendfile still
-// applies. The options bound how much of a response the kernel queues for a client that
-// reads slowly (bench/soak compares them).
+// tunedListener sets SO_SNDBUF on every connection it accepts and returns the connection
+// itself, not a wrapper, so that sendfile still applies (bench/soak compares buffer sizes).
 type tunedListener struct {
 	net.Listener
-	sndbuf, lowat int
+	sndbuf int
 }
 
 func (l tunedListener) Accept() (net.Conn, error) {
@@ -130,17 +124,8 @@ func (l tunedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return c, err
 	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return c, nil
-	}
-	if l.sndbuf > 0 {
+	if tc, ok := c.(*net.TCPConn); ok {
 		tc.SetWriteBuffer(l.sndbuf)
-	}
-	if l.lowat > 0 {
-		if rc, err := tc.SyscallConn(); err == nil {
-			rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpNotSentLowat, l.lowat) })
-		}
 	}
 	return c, nil
 }

@@ -69,7 +69,7 @@ func run(args []string) error {
 	flags.DurationVar(&o.settle, "settle", 10*time.Second, "wait after the ramp before sampling (CPU use with the slow downloads alone is measured over it)")
 	flags.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound on the whole run")
 	flags.IntVar(&o.sndbuf, "sndbuf", 0, "bench/server -sndbuf: SO_SNDBUF of every server connection (0 = the kernel's autotuning)")
-	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = the kernel's default)")
+	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = fastsrv's default, 16 KiB; -1 = the kernel's, no limit)")
 	flags.StringVar(&o.profile, "profile", "", "save the server's CPU profile of each fast-client run, and its heap profile and goroutine summary with the slow downloads open, into this directory")
 	flags.StringVar(&o.out, "out", "docs/benchmarks.md", `markdown file whose "## Slow-client soak" section is written ("" = print only)`)
 	if err := flags.Parse(args); err != nil {
@@ -141,7 +141,7 @@ func (o options) serverFlags() []string {
 	if o.sndbuf > 0 {
 		f = append(f, "-sndbuf", strconv.Itoa(o.sndbuf))
 	}
-	if o.lowat > 0 {
+	if o.lowat != 0 {
 		f = append(f, "-notsent-lowat", strconv.Itoa(o.lowat))
 	}
 	return f
