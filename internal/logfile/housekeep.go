@@ -14,6 +14,7 @@ import (
 const (
 	jobCompress uint32 = 1 << iota
 	jobDelete
+	jobRotated
 )
 
 // maxWait bounds the timer goroutine's sleep, so that a clock set forward is noticed.
@@ -91,6 +92,15 @@ func (w *Writer) tick() {
 
 // housekeep compresses and deletes rotated files as jobs says and the options allow.
 func (w *Writer) housekeep(jobs uint32) {
+	if jobs&jobRotated != 0 {
+		w.mu.Lock()
+		done := w.rotated
+		w.rotated = nil
+		w.mu.Unlock()
+		for _, p := range done {
+			w.o.Rotated(p)
+		}
+	}
 	compress := jobs&jobCompress != 0 && w.o.Compress
 	del := jobs&jobDelete != 0 && w.o.KeepDays > 0
 	if !compress && !del {

@@ -31,9 +31,12 @@ type Options struct {
 	// CompressDaysBefore (log_file_compress_days_before) is the age in days, by the file
 	// name's date, from which a rotated file is gzipped. FastDFS's default is 1.
 	CompressDaysBefore int
-	DeleteAt           time.Duration    // log_file_delete_old_time: when the daily cleanup runs
-	Now                func() time.Time // nil = time.Now
-	Logger             *slog.Logger     // nil = discard
+	DeleteAt           time.Duration // log_file_delete_old_time: when the daily cleanup runs
+	// Rotated, when set, is called with each rotated file's path on the background worker,
+	// before the file may be compressed (the node imports it into its statistics).
+	Rotated func(path string)
+	Now     func() time.Time // nil = time.Now
+	Logger  *slog.Logger     // nil = discard
 }
 
 func (o *Options) check() error {
@@ -61,7 +64,8 @@ type Writer struct {
 	next      time.Time // next rotation by time; zero when not daily
 	nextClean time.Time // next daily cleanup; zero when there is nothing to clean
 
-	jobs    atomic.Uint32 // pending background jobs (jobCompress | jobDelete)
+	jobs    atomic.Uint32 // pending background jobs (jobCompress | jobDelete | jobRotated)
+	rotated []string      // rotated files for Options.Rotated (guarded by mu)
 	kick    chan struct{}
 	done    chan struct{}
 	wg      sync.WaitGroup
@@ -209,6 +213,10 @@ func (w *Writer) rotateLocked(now time.Time, byTime bool) {
 	}
 	w.f.Close()
 	w.f, w.size = f, size
+	if w.o.Rotated != nil {
+		w.rotated = append(w.rotated, name)
+		w.queue(jobRotated)
+	}
 	if w.o.Compress {
 		w.queue(jobCompress)
 	}

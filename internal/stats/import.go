@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,13 +26,17 @@ type ImportOptions struct {
 	Location *time.Location
 	// MaxPending bounds the (day, key) pairs held before they are written (50,000).
 	MaxPending int
-	Logger     *slog.Logger
+	// Counters, when not nil, are the only counters imported. A node importing its own
+	// rotated log takes pv and requests, which the log tells exactly; its live bytes and
+	// completed come from the acknowledged bytes, which a log of bytes sent cannot repair.
+	Counters []string
+	Logger   *slog.Logger
 }
 
 // ImportResult says what one file gave.
 type ImportResult struct {
 	File    string
-	Source  string // sha256 of the file's bytes
+	Source  string // sha256 of the file's lines (uncompressed)
 	Skipped bool   // imported before: nothing counted
 	Lines   int64  // lines read
 	Counted int64  // lines that counted (downloads and beacon hits)
@@ -47,7 +52,7 @@ const maxLine = 64 << 10
 // under download, download.<group>, download.<group>.<remote name> and, for a signed URL with a
 // user, user.<user>; a 200 that sent the whole file (its size from the file ID) also counts as
 // completed. The file is streamed twice (hash, then count); memory is bounded by MaxPending.
-// A file imported before (same bytes) is skipped.
+// A file imported before (the same lines, plain or gzipped) is skipped.
 func Import(store *meta.StatsStore, path string, o ImportOptions) (ImportResult, error) {
 	res := ImportResult{File: path}
 	if o.Location == nil {
@@ -131,15 +136,16 @@ func readLine(br *bufio.Reader) (string, error) {
 	}
 }
 
-// hashFile returns the sha256 of path's bytes in hex.
+// hashFile returns the sha256 of path's log lines in hex: of its content once uncompressed,
+// so that a log and its gzipped copy are the same source.
 func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
+	r, closeFn, err := openLog(path)
 	if err != nil {
-		return "", fmt.Errorf("stats: import: %w", err)
+		return "", err
 	}
-	defer f.Close()
+	defer closeFn()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, r); err != nil {
 		return "", fmt.Errorf("stats: import: read %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
@@ -172,6 +178,9 @@ type importer struct {
 }
 
 func (im *importer) add(day, key, counter string, v int64) {
+	if im.o.Counters != nil && !slices.Contains(im.o.Counters, counter) {
+		return
+	}
 	keys := im.pend[day]
 	if keys == nil {
 		keys = map[string]meta.Counters{}

@@ -156,6 +156,9 @@ func TestImportNginxLog(t *testing.T) {
 	zw.Write([]byte(nginxLog))
 	zw.Close()
 	f.Close()
+	if res, err := Import(st, gz, ImportOptions{Location: loc}); err != nil || !res.Skipped {
+		t.Errorf("the gzipped copy of an imported log: %+v, %v; want skipped (same lines)", res, err)
+	}
 	st2 := openStore(t)
 	if _, err := Import(st2, gz, ImportOptions{Location: loc}); err != nil {
 		t.Fatal(err)

@@ -124,6 +124,7 @@ func (s *Server) openStats(cfg *httpd.Config) error {
 		return err
 	}
 	s.ctl.stats, s.ctl.rec = st, rec
+	s.statsStore.Store(st)
 	api := stats.NewAPI(rec, stats.ParseReferers(c.StatsAllowReferers), c.StatsMaxDays)
 	cfg.Routes = map[string]http.Handler{
 		"/event.png": http.HandlerFunc(api.ServeBeacon),
@@ -148,7 +149,10 @@ func (s *Server) closeControlled() error {
 		errs = append(errs, s.ctl.rec.Close())
 	}
 	if s.ctl.stats != nil {
+		s.statsStore.Store(nil)
+		s.importing.Lock() // an import of a rotated log in progress finishes first
 		errs = append(errs, s.ctl.stats.Close())
+		s.importing.Unlock()
 	}
 	if s.ctl.store != nil {
 		errs = append(errs, s.ctl.store.Close())
@@ -159,3 +163,22 @@ func (s *Server) closeControlled() error {
 
 // Accounting returns the node's download accountant, nil when accounting is off (tests).
 func (s *Server) Accounting() *accounting.Accountant { return s.ctl.acct }
+
+// importRotated imports a rotated access log into the statistics (the daily job: it repairs
+// the page views and requests a crash lost of the live counters, and counts nothing twice;
+// bytes and completed stay the live, acknowledged ones). It runs on the access log's
+// background worker.
+func (s *Server) importRotated(path string) {
+	s.importing.Lock()
+	defer s.importing.Unlock()
+	st := s.statsStore.Load()
+	if st == nil {
+		return
+	}
+	res, err := stats.Import(st, path, stats.ImportOptions{Group: s.cfg.Storage.GroupName, Counters: []string{"pv", "requests"}})
+	if err != nil {
+		s.log.Error("statistics: import of the rotated access log failed", "file", path, "err", err)
+		return
+	}
+	s.log.Info("statistics: rotated access log imported", "file", path, "lines", res.Lines, "counted", res.Counted, "skipped", res.Skipped)
+}

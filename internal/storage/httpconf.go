@@ -122,6 +122,7 @@ func (s *Server) openAccessLog() (*logfile.Writer, error) {
 		DeleteAt:           minutes(lr.DeleteOldTime),
 		Now:                s.cfg.Now,
 		Logger:             s.log.With("component", "accesslog"),
+		Rotated:            s.importRotated,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("http.access_log %q: %w", sc.HTTP.AccessLog, err)

@@ -27,6 +27,7 @@ import (
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/httpd/fastsrv"
 	"github.com/depotfs/depot/internal/logfile"
+	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/storagesvc"
 )
 
@@ -68,8 +69,10 @@ type Server struct {
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 
-	stalledStreams atomic.Int64 // gRPC client streams ended by network_timeout
-	ctl            controlled   // download accounting and callback (controlled.go)
+	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
+	ctl            controlled                      // download accounting and callback (controlled.go)
+	statsStore     atomic.Pointer[meta.StatsStore] // for the rotated-log import (nil when off)
+	importing      sync.Mutex                      // held by that import
 }
 
 // New opens the node's store and prepares its servers without listening.

@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/depotfs/depot/internal/storage"
 )
 
 type statsRow struct {
@@ -123,4 +128,63 @@ func TestBeaconAndStats(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("download with a refused referer: %s, want 403", resp.Status)
 	}
+}
+
+// TestRotatedLogImported: the node imports its access log when it rotates (the daily job):
+// the day's page views stay what was counted live (nothing twice), and the file is recorded
+// as imported, so a later logstats of it, or of its gzipped copy, changes nothing.
+func TestRotatedLogImported(t *testing.T) {
+	dir := t.TempDir()
+	loc := time.Local
+	clock := &settableClock{t: time.Date(2026, 3, 10, 23, 59, 0, 0, loc)}
+	storageConf := fmt.Sprintf("group_name = group1\nbind_addr = 127.0.0.1\nbase_path = %[1]s\nstore_path0 = %[1]s\n"+
+		"subdir_count_per_path = 2\nreserved_storage_space = 1%%\nhttp.mod_fastdfs_conf = mod_fastdfs.conf\n"+
+		"http.stats.enabled = true\nlog_file_rotate_everyday = true\n", dir)
+	modConf := "base_path = " + dir + "\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = " + dir + "\n"
+	logs := &syncWriter{w: &strings.Builder{}}
+	node := launchWith(t, dir, storageConf, modConf, storage.Config{Now: clock.Now, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	base := "http://" + node.HTTPAddr()
+	for range 7 {
+		if code := getJSON(t, base+"/event.png?category=h5&action=pv", "", nil); code != 200 {
+			t.Fatalf("beacon: %d", code)
+		}
+	}
+	waitLines(t, filepath.Join(dir, "logs", "access.log"), 7)
+	clock.Set(time.Date(2026, 3, 11, 0, 0, 1, 0, loc))
+	getJSON(t, base+"/event.png?category=h5", "", nil) // the first line of the new day rotates
+	rotated := filepath.Join(dir, "logs", "access.2026-03-10.log")
+	waitLines(t, rotated, 7)
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), "rotated access log imported") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the rotated log was not imported; node log:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var rows []statsRow
+	getJSON(t, base+"/stats?from=2026-03-10&to=2026-03-10&prefix=h5.pv", "", &rows)
+	if len(rows) != 1 || rows[0].EventData["pv"] != 7 {
+		t.Errorf("2026-03-10 h5.pv after the import = %+v, want pv 7 (live and imported, not added)", rows)
+	}
+	if !strings.Contains(logs.String(), "lines=7 counted=7 skipped=false") {
+		t.Errorf("import line: %s", logs.String())
+	}
+}
+
+// syncWriter serializes writes to w (the node logs from several goroutines).
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
