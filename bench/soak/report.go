@@ -78,7 +78,7 @@ func (r result) markdown() string {
 	fmt.Fprintf(&b, "Machine: %s. Load average (1, 5, 15 min) at the start: %s; at the end: %s. Open-file limit (RLIMIT_NOFILE, both processes): %d. "+
 		"`net.ipv4.tcp_mem`: %d %d %d pages (TCP memory pressure from %.0f MiB, limit %.0f MiB).\n\n",
 		benchenv.Machine(), r.load0, r.load1, r.nofile, lim[0], lim[1], lim[2], pagesMiB(lim[1]), pagesMiB(lim[2]))
-	server := "socket buffers as the kernel tunes them"
+	server := "fastsrv's defaults: `TCP_NOTSENT_LOWAT` 16 KiB, send buffers as the kernel tunes them"
 	if sock != "" {
 		server = "`" + strings.TrimSpace(sock) + "`: set on every connection it accepts"
 	}
