@@ -24,6 +24,9 @@ type Delivery struct {
 	Sent      []Span // file ranges the response was to carry (its Content-Range or whole file)
 	Acked     []Span // file ranges the client acknowledged
 	Aborted   bool   // the response ended before all it sent was acknowledged (reset, stalled)
+	// Release, when set, is called once the Accountant no longer needs the Delivery (its
+	// caller may then reuse it).
+	Release func()
 }
 
 // Completion is one completed download: the callback's JSON body.
@@ -179,6 +182,13 @@ func (a *Accountant) Record(d *Delivery) {
 	case a.in <- d:
 	default:
 		a.dropped.Add(1)
+		d.release()
+	}
+}
+
+func (d *Delivery) release() {
+	if d.Release != nil {
+		d.Release()
 	}
 }
 
@@ -216,6 +226,7 @@ func (a *Accountant) run() {
 		select {
 		case d := <-a.in:
 			a.merge(d)
+			d.release()
 		case <-t.C:
 			a.flush()
 		case ch := <-a.sync:
@@ -235,6 +246,7 @@ func (a *Accountant) drain() {
 		select {
 		case d := <-a.in:
 			a.merge(d)
+			d.release()
 		default:
 			return
 		}

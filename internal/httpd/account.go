@@ -3,6 +3,7 @@ package httpd
 import (
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/fileid"
@@ -18,8 +19,9 @@ type ackWatcher interface {
 }
 
 // tally accounts one response body: the file parts it carries, from the socket offset at
-// which the body began. Once the body is written it is the AckReceiver of its watch, so one
-// allocation covers a response (a single part, the usual case, lives in one, sent and acked).
+// which the body began. Once the body is written it is the AckReceiver of its watch; tallies
+// are pooled (Handler.tallies) and go back once the accountant released their Delivery, or,
+// when only the access log wanted the acknowledgement, once its line has it.
 type tally struct {
 	aw       ackWatcher
 	from, to int64
@@ -30,6 +32,14 @@ type tally struct {
 	sent     [1]accounting.Span
 	acked    [1]accounting.Span
 	line     *ackLine // the access-log line waiting for it, or nil
+	pool     *sync.Pool
+}
+
+// newTally is the pool's constructor: the Delivery's Release hands the tally back.
+func newTally(pool *sync.Pool) *tally {
+	t := &tally{pool: pool}
+	t.d.Release = func() { t.pool.Put(t) }
+	return t
 }
 
 // startTally returns a tally for the body about to be written, or nil when neither accounting
@@ -42,8 +52,8 @@ func (h *Handler) startTally(w http.ResponseWriter) *tally {
 	if !ok {
 		return nil
 	}
-	t := &tally{aw: aw, from: aw.Offset()}
-	t.parts = t.one[:0]
+	t := h.tallies.Get().(*tally)
+	t.aw, t.from, t.to, t.parts, t.record, t.line = aw, aw.Offset(), 0, t.one[:0], nil, nil
 	return t
 }
 
@@ -72,21 +82,25 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 	t.aw.WatchAck(t.from, t.to, t)
 }
 
-// Acked implements fastsrv.AckReceiver.
+// Acked implements fastsrv.AckReceiver. The tally goes back to its pool at the end.
 func (t *tally) Acked(acked int64) {
-	if t.record != nil {
-		t.d.Acked = t.acked[:0]
-		for _, p := range t.parts {
-			if got := min(max(acked-p.Offset, 0), p.Len); got > 0 {
-				t.d.Acked = append(t.d.Acked, accounting.Span{Start: p.Start, End: p.Start + got})
-			}
-		}
-		t.d.Aborted = acked < t.to-t.from
-		t.record(&t.d)
-	}
 	if t.line != nil {
 		t.line.ackDone(acked, t.to-t.from)
 	}
+	if t.record == nil {
+		t.aw, t.line = nil, nil
+		t.pool.Put(t)
+		return
+	}
+	t.d.Acked = t.acked[:0]
+	for _, p := range t.parts {
+		if got := min(max(acked-p.Offset, 0), p.Len); got > 0 {
+			t.d.Acked = append(t.d.Acked, accounting.Span{Start: p.Start, End: p.Start + got})
+		}
+	}
+	t.d.Aborted = acked < t.to-t.from
+	t.aw, t.line = nil, nil
+	t.record(&t.d) // the accountant releases the tally: not touched after this
 }
 
 // delivery fills the accounting record of a response to r carrying t's parts of id.
@@ -99,7 +113,8 @@ func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
 	if user == "" {
 		user = host
 	}
-	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr}
+	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr,
+		Release: t.d.Release}
 	t.d.Sent = t.sent[:0]
 	for _, p := range t.parts {
 		t.d.Sent = append(t.d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})

@@ -33,6 +33,8 @@ type Handler struct {
 	// kept open; nil when that group's Opener is not a *disk.Store.
 	caches []*disk.FileCache
 	users  userLimits // per-user token buckets
+	// tallies pools the accounting records of watched responses (account.go).
+	tallies sync.Pool
 }
 
 // cachedBodyMax is the largest file (by the size in its name) read through the file cache:
@@ -62,6 +64,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{cfg: cfg}
 	h.limited.New = func() any { return new(io.LimitedReader) }
 	h.sections.New = func() any { return new(io.SectionReader) }
+	h.tallies.New = func() any { return newTally(&h.tallies) }
 	h.caches = make([]*disk.FileCache, len(cfg.Groups))
 	for i, g := range cfg.Groups {
 		if st, ok := g.Store.(*disk.Store); ok {

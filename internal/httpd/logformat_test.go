@@ -140,8 +140,10 @@ func TestAccessLogAcked(t *testing.T) {
 	var sent, acked int64
 	fmt.Sscan(m[1], &sent)
 	fmt.Sscan(m[2], &acked)
-	if acked < 256<<10 || acked >= sent || sent > 8<<20 {
-		t.Errorf("cut download: sent %d, acked %d; want acked between what was read (256 KiB) and what was sent", sent, acked)
+	// The client read 256 KiB, header included; the last segments it took may go unacknowledged
+	// (a delayed ACK overtaken by the reset of its close), so allow some slack below.
+	if acked < 192<<10 || acked >= sent || sent > 8<<20 {
+		t.Errorf("cut download: sent %d, acked %d; want acked about what was read (256 KiB) and below what was sent", sent, acked)
 	}
 }
 

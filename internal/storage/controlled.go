@@ -87,12 +87,12 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 	cfg.Accounting = record
 	if rec != nil {
 		cfg.Accounting = func(d *accounting.Delivery) {
-			record(d)
 			var acked int64
 			for _, sp := range d.Acked {
 				acked += sp.End - sp.Start
 			}
 			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), acked)
+			record(d) // last: the accountant releases d
 		}
 	}
 	return nil
