@@ -31,6 +31,9 @@ type StorageHTTP struct {
 	AccessLogFormat string
 	ModFastDFSConf  string // http.mod_fastdfs_conf: path of mod_fastdfs.conf, "" = module defaults
 	AdvertiseURL    string // http.advertise_url: base URL peers and clients use for this node
+	// AdminPort is http.admin_port: the admin listener on bind_addr (/metrics, /healthz,
+	// /readyz; docs/operations.md). 0 = off, the default.
+	AdminPort int
 
 	Controlled Controlled // controlled downloads: auth, limits, accounting, callback
 }
@@ -241,6 +244,7 @@ func (s *Storage) bind(b *binder) {
 	b.str("http.access_log_format", &s.HTTP.AccessLogFormat)
 	b.str("http.mod_fastdfs_conf", &s.HTTP.ModFastDFSConf)
 	b.str("http.advertise_url", &s.HTTP.AdvertiseURL)
+	b.integer("http.admin_port", &s.HTTP.AdminPort)
 	s.HTTP.Controlled.bind(b)
 	b.ignore(storageIgnored...)
 	// FastDFS 6.13+ per-log sections; Depot logs through slog and ignores them.
@@ -290,6 +294,7 @@ func (s *Storage) Validate() error {
 	if s.HTTP.ServerPort == s.Port {
 		add(keyErr("http.server_port", invalid("port (same as port)", fmt.Sprint(s.Port))))
 	}
+	add(checkAdminPort(s.HTTP.AdminPort, map[string]int{"port": s.Port, "http.server_port": s.HTTP.ServerPort}))
 	if len(s.StorePaths) < 1 || len(s.StorePaths) > maxStorePaths {
 		add(keyErr("store_path_count", invalid("store path count", fmt.Sprint(len(s.StorePaths)))))
 	}

@@ -71,6 +71,10 @@ type Tracker struct {
 	RaftPort      int      // raft_port: Raft port on bind_addr; 0 = port+2 (cmd/tracker)
 	ClusterExpect int      // cluster_expect: trackers to wait for before a new cluster starts; 0 = learn from storages' tracker_server lists
 	ClusterSeeds  []string // cluster_seeds: other trackers' gRPC host:port (repeatable); optional
+
+	// AdminPort is http.admin_port (Depot): the admin listener on bind_addr (/metrics,
+	// /healthz, /readyz; docs/operations.md). 0 = off, the default.
+	AdminPort int
 }
 
 // DefaultTracker returns the values used for keys absent from tracker.conf.
@@ -188,6 +192,7 @@ func (t *Tracker) bind(b *binder) {
 	b.integer("raft_port", &t.RaftPort)
 	b.integer("cluster_expect", &t.ClusterExpect)
 	b.addrs("cluster_seeds", &t.ClusterSeeds)
+	b.integer("http.admin_port", &t.AdminPort)
 	b.ignore(trackerIgnored...)
 	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
@@ -237,6 +242,19 @@ func (t *Tracker) normalize(b *binder) {
 	}
 }
 
+// ports returns the tracker's other listening ports by key, gossip_port and raft_port as
+// they default (port+1, port+2).
+func (t *Tracker) ports() map[string]int {
+	gossip, raft := t.GossipPort, t.RaftPort
+	if gossip == 0 {
+		gossip = t.Port + 1
+	}
+	if raft == 0 {
+		raft = t.Port + 2
+	}
+	return map[string]int{"port": t.Port, "gossip_port": gossip, "raft_port": raft}
+}
+
 // Validate checks t. It does not touch the file system.
 func (t *Tracker) Validate() error {
 	var errs []error
@@ -256,6 +274,7 @@ func (t *Tracker) Validate() error {
 	if t.RaftPort != 0 {
 		add(checkPort("raft_port", t.RaftPort))
 	}
+	add(checkAdminPort(t.AdminPort, t.ports()))
 	if t.ClusterExpect < 0 {
 		bad("cluster_expect", "count (want >= 0)", t.ClusterExpect)
 	}

@@ -2,8 +2,10 @@ package conf
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -164,6 +166,23 @@ func CheckHostPort(s string) error {
 }
 
 // checkPort checks a listening port number.
+// checkAdminPort checks http.admin_port: 0 (off) or a port that none of the node's other
+// listeners (others, by key) uses.
+func checkAdminPort(p int, others map[string]int) error {
+	if p == 0 {
+		return nil
+	}
+	if p < 0 || p > 65535 {
+		return keyErr("http.admin_port", invalid("port (want 0 = off, or 1..65535)", strconv.Itoa(p)))
+	}
+	for _, key := range slices.Sorted(maps.Keys(others)) {
+		if others[key] == p {
+			return keyErr("http.admin_port", invalid("port (same as "+key+")", strconv.Itoa(p)))
+		}
+	}
+	return nil
+}
+
 func checkPort(key string, p int) error {
 	if p < 1 || p > 65535 {
 		return keyErr(key, invalid("port (want 1..65535)", strconv.Itoa(p)))

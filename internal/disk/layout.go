@@ -52,7 +52,7 @@ func (s *Store) openPath(i int, pc PathConfig) (storePath, error) {
 	}
 	if errors.Is(err, ErrReadOnly) {
 		s.log.Warn("store path refuses writes; serving it read-only", "dir", dir, "err", err)
-		p.readOnly = true
+		p.readOnly, p.refused = true, true
 		if _, serr := os.Stat(dir); serr != nil {
 			return p, fmt.Errorf("disk: store_path%d %s: %w", i, dir, serr)
 		}
@@ -77,6 +77,11 @@ func (s *Store) prepareWritable(p *storePath) error {
 		return err
 	}
 	// Probe: a file system mounted read-only lets every directory above exist already.
+	return probeWrite(p)
+}
+
+// probeWrite creates and removes a scratch file in p's scratch directory.
+func probeWrite(p *storePath) error {
 	f, name, err := createTemp(p)
 	if err != nil {
 		return err

@@ -89,6 +89,7 @@ type storePath struct {
 	data     string // dir + "/data/"
 	tmp      string // dir + "/data/.depot-tmp/"
 	readOnly bool
+	refused  bool // configured writable, opened read-only: it refused writes at Open
 }
 
 func (o *Options) validate() error {
@@ -181,6 +182,26 @@ func (s *Store) Usage() ([]PathUsage, error) {
 		out = append(out, PathUsage{Dir: p.dir, Total: total, Free: free, ReadOnly: p.readOnly})
 	}
 	return out, nil
+}
+
+// CheckWritable proves that every store path not configured read-only takes writes now: it
+// creates and removes a scratch file in each. The error names each path that failed (one
+// that refused writes at Open included) and wraps ErrReadOnly, ErrNoSpace or the system's
+// error. It touches the disk: call it for a health check, not per request.
+func (s *Store) CheckWritable() error {
+	var errs []error
+	for i := range s.paths {
+		p := &s.paths[i]
+		switch {
+		case p.refused:
+			errs = append(errs, fmt.Errorf("disk: store_path%d %s refused writes when the node started (served read-only): %w", p.index, p.dir, ErrReadOnly))
+		case !p.readOnly:
+			if err := probeWrite(p); err != nil {
+				errs = append(errs, fmt.Errorf("disk: store_path%d %s takes no writes: %w", p.index, p.dir, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // statfs is the default Options.Statfs: space available to unprivileged users.

@@ -35,6 +35,7 @@ type Handler struct {
 	users  userLimits // per-user token buckets
 	// tallies pools the accounting records of watched responses (account.go).
 	tallies sync.Pool
+	counts  counters // totals for Counters
 }
 
 // cachedBodyMax is the largest file (by the size in its name) read through the file cache:
@@ -138,11 +139,12 @@ func (h *Handler) DroppedLogLines() uint64 {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var gr grant
 	if h.log == nil {
-		h.serve(w, r, &gr)
+		h.counts.response(h.serve(w, r, &gr))
 		return
 	}
 	start := time.Now()
 	status, n := h.serve(w, r, &gr)
+	h.counts.response(status, n)
 	h.logRequest(w, r, &gr, status, n, start)
 }
 
@@ -176,6 +178,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, gr *grant) (int,
 	}
 	if h.cfg.Token.Check {
 		if status, msg, ok := h.checkToken(r, remote, gr); !ok {
+			h.counts.tokenFailures.Add(1)
 			if status == http.StatusOK {
 				return h.serveCheckFail(w, r)
 			}

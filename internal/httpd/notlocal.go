@@ -35,6 +35,7 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 	}
 	query := r.URL.RawQuery
 	if h.cfg.ResponseMode == Redirect {
+		h.counts.redirects.Add(1)
 		return h.redirect(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
 	}
 	if h.cfg.Token.Check && h.bypassed(r) {
@@ -50,6 +51,7 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 			}
 		}
 	}
+	h.counts.proxied.Add(1)
 	return h.proxyTo(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
 }
 
@@ -174,6 +176,7 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string)
 	}
 	resp, err := h.proxy.Do(req)
 	if err != nil {
+		h.counts.proxyErrors.Add(1)
 		h.cfg.Logger.Warn("proxy to source node", "url", target, "err", err)
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {

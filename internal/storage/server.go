@@ -22,6 +22,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
@@ -48,6 +49,9 @@ type Config struct {
 	CallbackBackoff time.Duration
 	// Now is the clock of the access log's rotation and the statistics' days (tests); nil = time.Now.
 	Now func() time.Time
+	// AdminAnyPort serves the admin endpoints on a kernel-chosen port of bind_addr when
+	// http.admin_port is 0 (tests; AdminAddr tells the port).
+	AdminAnyPort bool
 }
 
 // Server is a running storage node.
@@ -68,6 +72,8 @@ type Server struct {
 	wg       sync.WaitGroup
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
+	svc      *storagesvc.Service
+	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
 
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
 	ctl            controlled                      // download accounting and callback (controlled.go)
@@ -148,9 +154,14 @@ func New(cfg Config) (*Server, error) {
 			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
 	})))
 	s.grpcSrv = grpc.NewServer(opts...)
-	storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
-		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")}).Register(s.grpcSrv)
+	s.svc = storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
+		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")})
+	s.svc.Register(s.grpcSrv)
 	s.registerReplication()
+	if err := s.newAdmin(); err != nil {
+		s.closeFiles()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -174,6 +185,11 @@ func (s *Server) Start() error {
 		s.grpcLn.Close()
 		return fmt.Errorf("http listener (http.server_port %d): %w", sc.HTTP.ServerPort, err)
 	}
+	if err := s.startAdmin(); err != nil {
+		s.grpcLn.Close()
+		s.httpLn.Close()
+		return err
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -192,7 +208,7 @@ func (s *Server) Start() error {
 	}
 	s.startReplication()
 	s.log.Info("storage node ready", "group", sc.GroupName, "grpc", s.grpcLn.Addr().String(),
-		"http", s.httpLn.Addr().String(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
+		"http", s.httpLn.Addr().String(), "admin", s.AdminAddr(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
 	return nil
 }
 
@@ -216,6 +232,10 @@ func (s *Server) Serve(ctx context.Context) error {
 // the store. It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeMu.Do(func() {
+		var adminErr error
+		if s.admin != nil {
+			adminErr = s.admin.Close() // NOT_SERVING first: balancers stop sending work
+		}
 		s.stopReporter()
 		s.stopReplication()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -233,7 +253,7 @@ func (s *Server) Close() error {
 			}
 		}
 		s.wg.Wait()
-		s.closeErr = s.closeFiles()
+		s.closeErr = errors.Join(adminErr, s.closeFiles())
 	})
 	return s.closeErr
 }

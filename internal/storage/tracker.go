@@ -39,6 +39,7 @@ type reporter struct {
 
 	mu      sync.Mutex
 	joined  map[string]string // tracker address → storage key it answered
+	lastErr map[string]error  // tracker address → why the last join or heartbeat failed
 	params  map[string]string // parameters from the last Join answer
 	hasFile bool
 	checked time.Time
@@ -53,7 +54,7 @@ func newReporter(s *Server) *reporter {
 	}
 	r := &reporter{
 		s: s, trackers: sc.TrackerServers, interval: sc.HeartBeatInterval, timeout: sc.NetworkTimeout,
-		start: time.Now(), joined: map[string]string{},
+		start: time.Now(), joined: map[string]string{}, lastErr: map[string]error{},
 	}
 	if r.interval <= 0 {
 		r.interval = 30 * time.Second
@@ -141,6 +142,7 @@ func (r *reporter) run(ctx context.Context, addr string, cl trackerpb.TrackerSer
 			if key, err = r.join(ctx, cl); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("joining tracker failed", "err", err, "retry_in", wait)
+					r.setFailed(addr, fmt.Errorf("join: %w", err))
 				}
 				if !sleep(ctx, wait) {
 					return
@@ -166,6 +168,7 @@ func (r *reporter) run(ctx context.Context, addr string, cl trackerpb.TrackerSer
 			log.Warn("heartbeat failed", "err", err)
 			key = ""
 			r.setJoined(addr, "")
+			r.setFailed(addr, fmt.Errorf("heartbeat: %w", err))
 			continue
 		}
 		if !sleep(ctx, r.interval) {
@@ -182,6 +185,13 @@ func (r *reporter) setJoined(addr, key string) {
 	} else {
 		r.joined[addr] = key
 	}
+}
+
+// setFailed records why the last join or heartbeat to the tracker at addr failed.
+func (r *reporter) setFailed(addr string, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lastErr[addr] = err
 }
 
 // join sends Join and records what the tracker answered.

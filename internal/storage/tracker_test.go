@@ -25,6 +25,7 @@ import (
 type fakeTracker struct {
 	trackerpb.UnimplementedTrackerServiceServer
 	addr string
+	srv  *grpc.Server
 
 	mu      sync.Mutex
 	joins   []*trackerpb.JoinRequest
@@ -41,8 +42,8 @@ func startFakeTracker(t *testing.T, host string) *fakeTracker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeTracker{addr: ln.Addr().String()}
 	srv := grpc.NewServer()
+	f := &fakeTracker{addr: ln.Addr().String(), srv: srv}
 	trackerpb.RegisterTrackerServiceServer(srv, f)
 	go srv.Serve(ln)
 	t.Cleanup(srv.Stop)

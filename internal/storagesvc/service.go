@@ -40,8 +40,9 @@ type Service struct {
 	log   *slog.Logger
 	bufs  sync.Pool // *[]byte of ChunkSize
 
-	tokens *uploadTokens
-	jr     Journal
+	tokens  *uploadTokens
+	jr      Journal
+	uploads uploadCounters
 }
 
 var _ storagepb.StorageServiceServer = (*Service)(nil)

@@ -17,6 +17,7 @@ type chunkReader struct {
 	next func() ([]byte, error)
 	buf  []byte
 	err  error
+	n    int64 // bytes read
 }
 
 var _ io.Reader = (*chunkReader)(nil)
@@ -30,6 +31,7 @@ func (r *chunkReader) Read(p []byte) (int, error) {
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
+	r.n += int64(n)
 	return n, nil
 }
 
@@ -63,7 +65,11 @@ func chunkOf(data []byte, isChunk bool) ([]byte, error) {
 }
 
 // Upload stores a new normal, appender or slave file.
-func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
+// It is counted (Uploads) as stored or failed; a retry answered with the file its upload
+// token already made is neither.
+func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err error) {
+	stored := int64(-1) // bytes of the file this call stored
+	defer func() { s.uploads.count(stored, err) }()
 	first, err := stream.Recv()
 	if err != nil {
 		return toStatus(fmt.Errorf("upload: reading header: %w", headerErr(err)))
@@ -136,6 +142,7 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 		return toStatus(err)
 	}
 	s.log.Debug("uploaded", "file_id", id.String())
+	stored = r.n
 	return stream.SendAndClose(&storagepb.UploadResponse{FileId: id.String()})
 }
 

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
 	"github.com/depotfs/depot/internal/meta"
@@ -33,15 +34,19 @@ type NodeConfig struct {
 	// embedded in "storage -dev").
 	Single bool
 	Logger *slog.Logger
+	// AdminAnyPort serves the admin endpoints on a kernel-chosen port of bind_addr when
+	// http.admin_port is 0 (tests; AdminAddr tells the port).
+	AdminAnyPort bool
 }
 
 // Node is a running tracker: its bbolt file, its coordinator, the gRPC listener on
-// bind_addr:port and the OFFLINE sweeper.
+// bind_addr:port, the OFFLINE sweeper, and its admin endpoints and gRPC health (admin.go).
 type Node struct {
 	srv    *Server
 	db     *meta.DB
 	lis    net.Listener
 	gs     *grpc.Server
+	admin  *admin.Server
 	wait   time.Duration
 	cancel context.CancelFunc
 	served chan error
@@ -90,13 +95,19 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		gs:     grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(allow.UnaryInterceptor())),
 		served: make(chan error, 1), ran: make(chan error, 1)}
 	srv.Register(n.gs)
+	adminLn, err := newAdmin(cfg, srv, n, log)
+	if err != nil {
+		srv.Close()
+		return fail(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.served <- n.gs.Serve(lis) }()
 	go func() { n.ran <- srv.Run(ctx) }()
+	n.admin.Start(adminLn)
 	info, _ := srv.TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
 	log.Info("tracker ready", "grpc", lis.Addr().String(), "advertised", grpcAddr,
-		"gossip", info.GetGossipAddr(), "raft", info.GetRaftAddr(), "data", dataDir)
+		"gossip", info.GetGossipAddr(), "raft", info.GetRaftAddr(), "admin", n.AdminAddr(), "data", dataDir)
 	return n, nil
 }
 
@@ -112,6 +123,7 @@ func (n *Node) Done() <-chan error { return n.served }
 // Close lets running calls finish (at most network_timeout, 5 s), stops the sweeper and
 // the coordinator, and closes the bbolt file.
 func (n *Node) Close() error {
+	adminErr := n.admin.Close() // NOT_SERVING first: balancers stop sending work
 	stopped := make(chan struct{})
 	go func() { n.gs.GracefulStop(); close(stopped) }()
 	select {
@@ -124,17 +136,17 @@ func (n *Node) Close() error {
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
-	return errors.Join(err, n.srv.Close(), n.db.Close())
+	return errors.Join(adminErr, err, n.srv.Close(), n.db.Close())
 }
 
 // newConsensus starts the gossip and Raft coordinator on bind_addr: gossip_port and raft_port
-// default to port+1 and port+2.
+// default to port+1 and port+2 (kernel-chosen with port = 0, which tests use).
 func newConsensus(tc conf.Tracker, host, grpcAddr, dataDir string, a Applier, log *slog.Logger) (Coordinator, error) {
 	gossip, raftPort := tc.GossipPort, tc.RaftPort
-	if gossip == 0 {
+	if gossip == 0 && tc.Port != 0 {
 		gossip = tc.Port + 1
 	}
-	if raftPort == 0 {
+	if raftPort == 0 && tc.Port != 0 {
 		raftPort = tc.Port + 2
 	}
 	c, err := consensus.New(consensus.Config{

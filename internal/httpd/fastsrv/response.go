@@ -224,12 +224,14 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 				err = nil
 			}
+			w.c.srv.bodies.copied.Add(1)
 			return int64(n), err
 		}
 		if rf, ok := w.c.nc.(io.ReaderFrom); ok {
 			if err := w.flushMore(); err != nil {
 				return 0, err
 			}
+			w.c.srv.bodies.sendfile.Add(1)
 			w.release() // a slow client may take long: the buffer goes back meanwhile
 			var n int64
 			var err error
@@ -267,6 +269,7 @@ func (w *response) copySection(sr *io.SectionReader) (int64, bool, error) {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		err = nil
 	}
+	w.c.srv.bodies.copied.Add(1)
 	return int64(n), true, err
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 
 	sendTimeouts atomic.Int64  // connections closed for a client that stopped reading
 	connSerial   atomic.Uint64 // serial number of the last accepted connection
+	bodies       bodyCounters
 
 	ackOnce sync.Once
 	ackSw   atomic.Pointer[ackSweeper] // nil until a handler first watches acknowledgements
@@ -72,6 +73,31 @@ type Server struct {
 // SendTimeouts reports how many connections were closed because their client took no bytes
 // for Config.SendTimeout.
 func (s *Server) SendTimeouts() int64 { return s.sendTimeouts.Load() }
+
+// bodyCounters count file bodies by how they left. Each is one atomic add per body; the
+// padding keeps them off the cache line of the fields every request reads (shutdown).
+type bodyCounters struct {
+	_        [64]byte
+	copied   atomic.Uint64
+	sendfile atomic.Uint64
+	_        [64]byte
+}
+
+// BodyCounts are the file bodies a Server sent, by how (see ResponseWriter.ReadFrom).
+type BodyCounts struct {
+	// Copied bodies (at most Config.CopyBelow bytes) were read into the output buffer behind
+	// the header and left with it in one send.
+	Copied uint64
+	// Sendfile bodies followed the header with sendfile(2).
+	Sendfile uint64
+}
+
+// Bodies reports how many file bodies were copied behind the header and how many went with
+// sendfile(2) since the Server was made. Other bodies (a handler's Write calls, a reader that
+// is not a file) are in neither count.
+func (s *Server) Bodies() BodyCounts {
+	return BodyCounts{Copied: s.bodies.copied.Load(), Sendfile: s.bodies.sendfile.Load()}
+}
 
 const (
 	readBufSize     = 4 << 10

@@ -24,6 +24,8 @@ type Server struct {
 	Addr  string      // host:port of the gRPC listener
 	Store *disk.Store // the store behind the service
 	Dir   string      // the single store path (store_path0)
+	// Service is the service under test.
+	Service *storagesvc.Service
 
 	srv  *grpc.Server
 	once sync.Once
@@ -51,7 +53,8 @@ func StartWith(t testing.TB, opts ...grpc.ServerOption) *Server {
 		t.Fatalf("svctest: listen: %v", err)
 	}
 	s := &Server{Addr: ln.Addr().String(), Store: store, Dir: dir, srv: grpc.NewServer(opts...)}
-	storagesvc.New(store, storagesvc.Options{Group: Group}).Register(s.srv)
+	s.Service = storagesvc.New(store, storagesvc.Options{Group: Group})
+	s.Service.Register(s.srv)
 	served := make(chan struct{})
 	go func() {
 		defer close(served)
