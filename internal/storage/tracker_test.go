@@ -26,13 +26,15 @@ type fakeTracker struct {
 	trackerpb.UnimplementedTrackerServiceServer
 	addr string
 
-	mu      sync.Mutex
-	joins   []*trackerpb.JoinRequest
-	beats   []*trackerpb.HeartbeatRequest
-	peers   []string
-	members []*trackerpb.StorageBrief
-	forget  bool // answer the next heartbeat NOT_FOUND
-	params  []*trackerpb.Parameter
+	mu           sync.Mutex
+	joins        []*trackerpb.JoinRequest
+	beats        []*trackerpb.HeartbeatRequest
+	peers        []string
+	members      []*trackerpb.StorageBrief
+	forget       bool // answer the next heartbeat NOT_FOUND
+	params       []*trackerpb.Parameter
+	leaves       []*trackerpb.LeaveRequest
+	beatsAtLeave int // heartbeats received when the first Leave came
 }
 
 func startFakeTracker(t *testing.T, host string) *fakeTracker {
@@ -81,6 +83,16 @@ func (f *fakeTracker) GetParameters(context.Context, *trackerpb.GetParametersReq
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return &trackerpb.GetParametersResponse{Params: f.params}, nil
+}
+
+func (f *fakeTracker) Leave(ctx context.Context, r *trackerpb.LeaveRequest) (*trackerpb.LeaveResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.leaves) == 0 {
+		f.beatsAtLeave = len(f.beats)
+	}
+	f.leaves = append(f.leaves, r)
+	return &trackerpb.LeaveResponse{Status: trackerpb.StorageStatus_STORAGE_STATUS_OFFLINE}, nil
 }
 
 func (f *fakeTracker) counts() (joins, beats int) {
