@@ -95,7 +95,7 @@ func TestCloseDeadline(t *testing.T) {
 	if n := len(first) + len(rest); n >= len(body) {
 		t.Fatalf("the download got all %d bytes: not cut", n)
 	}
-	if took < 250*time.Millisecond || took > 5*time.Second {
+	if took < 250*time.Millisecond || took > 3*time.Second {
 		t.Errorf("Close took %v with stop_timeout 300ms", took)
 	}
 }
