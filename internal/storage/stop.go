@@ -77,9 +77,18 @@ func stopGRPC(ctx context.Context, g *grpc.Server) bool {
 }
 
 // leave sends Leave to every tracker the node is joined to, all at once, each bounded by
-// leaveTimeout and ctx. A tracker that does not answer marks the node OFFLINE later, when its
-// heartbeats stay away for check_active_interval.
+// leaveTimeout. A cancelled ctx (a second signal) cuts them short, its deadline does not: even
+// with stop_timeout 0 the trackers are told. A tracker that does not answer marks the node
+// OFFLINE later, when its heartbeats stay away for check_active_interval.
 func (r *reporter) leave(ctx context.Context) {
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.Canceled {
+			cancel()
+		}
+	})
+	defer stop()
 	var wg sync.WaitGroup
 	for i, cl := range r.clients {
 		addr := r.trackers[i]
@@ -90,7 +99,7 @@ func (r *reporter) leave(ctx context.Context) {
 			continue
 		}
 		wg.Go(func() {
-			cctx, cancel := context.WithTimeout(ctx, min(leaveTimeout, r.timeout))
+			cctx, cancel := context.WithTimeout(lctx, min(leaveTimeout, r.timeout))
 			defer cancel()
 			resp, err := cl.Leave(cctx, &trackerpb.LeaveRequest{Group: r.s.cfg.Storage.GroupName, StorageKey: key})
 			if err != nil {

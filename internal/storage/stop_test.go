@@ -118,10 +118,16 @@ func TestShutdownCanceled(t *testing.T) {
 }
 
 // TestCloseLeavesTrackers: Close tells every tracker the node is leaving, with the key the
-// tracker gave it, after its last heartbeat.
+// tracker gave it, after its last heartbeat; with stop_timeout 0 too.
 func TestCloseLeavesTrackers(t *testing.T) {
+	for _, stop := range []string{"30", "0"} {
+		t.Run("stop_timeout="+stop, func(t *testing.T) { testCloseLeavesTrackers(t, "stop_timeout = "+stop+"\n") })
+	}
+}
+
+func testCloseLeavesTrackers(t *testing.T, extra string) {
 	a, b := startFakeTracker(t, "127.0.0.1"), startFakeTracker(t, "127.0.0.1")
-	node := startReportingNode(t, "", a.addr, b.addr)
+	node := startReportingNodeWith(t, extra, "", a.addr, b.addr)
 	for _, f := range []*fakeTracker{a, b} {
 		waitFor(t, "a join and a heartbeat on "+f.addr, func() bool { j, h := f.counts(); return j >= 1 && h >= 1 })
 	}

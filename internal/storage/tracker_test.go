@@ -115,9 +115,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // startReportingNode starts a node on 127.0.0.3 reporting to the given trackers.
 func startReportingNode(t *testing.T, modExtra string, trackers ...string) *storage.Server {
 	t.Helper()
+	return startReportingNodeWith(t, "", modExtra, trackers...)
+}
+
+// startReportingNodeWith is startReportingNode with more storage.conf lines.
+func startReportingNodeWith(t *testing.T, extra, modExtra string, trackers ...string) *storage.Server {
+	t.Helper()
 	dir := t.TempDir()
 	body := fmt.Sprintf("group_name = group1\nbind_addr = 127.0.0.3\nport = 23000\nbase_path = %[1]s\nstore_path0 = %[1]s\n"+
-		"subdir_count_per_path = 2\nhttp.server_port = 8888\nreserved_storage_space = 1%%\n", dir)
+		"subdir_count_per_path = 2\nhttp.server_port = 8888\nreserved_storage_space = 1%%\n", dir) + extra
 	for _, tr := range trackers {
 		body += "tracker_server = " + tr + "\n"
 	}
