@@ -76,6 +76,14 @@ func TestTrackerCommands(t *testing.T) {
 		}
 		return nil
 	})
+	// Deleting is the leader's decision: the stopped storage left its trackers at once (Leave),
+	// possibly before they elected one.
+	c.Eventually("a leader", 30*time.Second, func() error {
+		if l := c.Leaders(); len(l) != 1 {
+			return fmt.Errorf("%d leaders", len(l))
+		}
+		return nil
+	})
 	out = mustRun(t, "", append(tr, "delete-storage", "group1", down.Key())...)
 	if !strings.Contains(out, "deleted storage "+down.Key()) {
 		t.Errorf("delete-storage printed %q", out)

@@ -16,20 +16,25 @@ import (
 
 type nodeAddrs struct{ GRPC, HTTP string }
 
-// serve loads the config files, starts the node and blocks until ctx is done.
+// serve loads the config files, starts the node and serves until ctx is done or SIGTERM or
+// SIGINT comes: then it stops the node (stop), a second signal cutting the wait short.
+// SIGHUP rereads the config files (reloader), SIGUSR1 reopens the log files.
 func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, ready func(nodeAddrs)) error {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
-	sc, err := conf.LoadStorage(confPath, boot)
+	sc, sv, err := conf.LoadStorageValues(confPath, boot)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(sc.LogLevel)}))
+	level := new(slog.LevelVar)
+	level.Set(conf.SlogLevel(sc.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if modPath == "" {
 		modPath = sc.HTTP.ModFastDFSConf
 	}
 	var mod *conf.Mod
+	var mv conf.Values
 	if modPath != "" {
-		if mod, err = conf.LoadMod(modPath, log); err != nil {
+		if mod, mv, err = conf.LoadModValues(modPath, log); err != nil {
 			return err
 		}
 	}
@@ -41,13 +46,22 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 		node.Close()
 		return err
 	}
-	// SIGUSR1 reopens the log files (nginx's convention, on which logrotate's "mv, then
-	// kill -USR1" relies). Registered before ready: a signal sent once the node is up is ours.
-	usr1 := make(chan os.Signal, 1)
+	// Registered before ready: a signal sent once the node is up is ours. SIGUSR1 reopens
+	// the log files (nginx's convention, on which logrotate's "mv, then kill -USR1" relies).
+	usr1, hup, term := make(chan os.Signal, 1), make(chan os.Signal, 1), make(chan os.Signal, 2)
 	signal.Notify(usr1, syscall.SIGUSR1)
+	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(usr1)
+	defer signal.Stop(hup)
+	defer signal.Stop(term)
 	if ready != nil {
 		ready(nodeAddrs{GRPC: node.GRPCAddr(), HTTP: node.HTTPAddr()})
+	}
+	rl := &reloader{confPath: confPath, modPath: modPath, node: node, level: level, log: log,
+		running: sv, runningMod: mv}
+	if rl.runningMod == nil {
+		rl.runningMod = conf.Values{}
 	}
 	for {
 		select {
@@ -57,9 +71,38 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 			} else {
 				log.Info("SIGUSR1: log files reopened", "access_log", sc.HTTP.AccessLog)
 			}
+		case <-hup:
+			rl.reload()
+		case <-term:
+			return stop(node, term, 1, log)
 		case <-ctx.Done():
-			log.Info("shutting down")
-			return node.Close()
+			return stop(node, term, 0, log)
+		}
+	}
+}
+
+// stop shuts the node down with stop_timeout as the deadline for the requests in flight. The
+// signal that asked for the stop may also be waiting in term (it cancels ctx too); signals is
+// how many were counted already. The second one cuts the wait short.
+func stop(node *storage.Server, term <-chan os.Signal, signals int, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), node.StopTimeout())
+	defer cancel()
+	log.Info("stopping; a second SIGTERM or SIGINT stops at once", "stop_timeout", node.StopTimeout())
+	done := make(chan error, 1)
+	go func() { done <- node.Shutdown(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			log.Info("storage node stopped")
+			return nil
+		case sig := <-term:
+			if signals++; signals >= 2 {
+				log.Warn("second signal: closing the connections of the requests in flight now", "signal", sig.String())
+				cancel()
+			}
 		}
 	}
 }
@@ -135,8 +178,10 @@ Upload and download:
   go run ./cmd/fdfs -storage %[1]s download "$id" copy.md
   curl -s http://%[2]s/"$id"
 
-Signed URLs: set http.anti_steal.check_token = true in mod_fastdfs.conf, restart, then
+Signed URLs: set http.anti_steal.check_token = true in mod_fastdfs.conf, reload with
+  kill -HUP %[4]d
+then
   curl -s "http://%[2]s$(go run ./cmd/fdfs -secret change-me sign "$id")"
 Stop with Ctrl-C.
-`, a.GRPC, a.HTTP, confPath)
+`, a.GRPC, a.HTTP, confPath, os.Getpid())
 }

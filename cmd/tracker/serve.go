@@ -4,6 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/tracker"
@@ -16,14 +19,17 @@ const metaFile = tracker.MetaFile
 // listening is what serve reports once it accepts connections.
 type listening struct{ GRPC, Gossip, Raft string }
 
-// serve loads tracker.conf, starts the tracker and blocks until ctx is done.
+// serve loads tracker.conf, starts the tracker and blocks until ctx is done. SIGHUP rereads
+// tracker.conf and applies log_level and allow_hosts (reload).
 func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(listening)) error {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
-	tc, err := conf.LoadTracker(confPath, boot)
+	tc, values, err := conf.LoadTrackerValues(confPath, boot)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: conf.SlogLevel(tc.LogLevel)}))
+	level := new(slog.LevelVar)
+	level.Set(conf.SlogLevel(tc.LogLevel))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	var ids *conf.StorageIDs
 	if tc.UseStorageID {
 		if ids, err = conf.LoadStorageIDs(tc.StorageIDsFilename); err != nil {
@@ -34,14 +40,23 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 	if err != nil {
 		return err
 	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP) // before ready: a SIGHUP sent once the tracker is up is ours
+	defer signal.Stop(hup)
 	if ready != nil {
 		info, _ := node.Server().TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
 		ready(listening{GRPC: node.Addr(), Gossip: info.GetGossipAddr(), Raft: info.GetRaftAddr()})
 	}
-	select {
-	case <-ctx.Done():
-	case err = <-node.Done():
-		log.Error("tracker gRPC server stopped", "err", err)
+	for done := false; !done; {
+		select {
+		case <-hup:
+			reload(confPath, node, level, values, log)
+		case <-ctx.Done():
+			done = true
+		case err = <-node.Done():
+			log.Error("tracker gRPC server stopped", "err", err)
+			done = true
+		}
 	}
 	cerr := node.Close()
 	log.Info("tracker stopped")
@@ -49,4 +64,29 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 		return err
 	}
 	return cerr
+}
+
+// reload rereads tracker.conf: a file that does not load, or an allow_hosts the node refuses
+// (both name the file and line), changes nothing. Otherwise log_level and allow_hosts take
+// their new values, in running too, and any other changed key is logged as needing a restart.
+func reload(confPath string, node *tracker.Node, level *slog.LevelVar, running conf.Values, log *slog.Logger) {
+	tc, values, err := conf.LoadTrackerValues(confPath, log)
+	if err == nil {
+		err = node.Reload(*tc)
+	}
+	if err != nil {
+		log.Error("SIGHUP: reload refused, the settings in force stay", "err", err)
+		return
+	}
+	level.Set(conf.SlogLevel(tc.LogLevel))
+	var live []string
+	for _, k := range values.Changed(running) {
+		if !tracker.LiveKey(k) {
+			log.Warn("SIGHUP: changed key needs a restart; the running value stays", "file", tc.Path, "key", k)
+			continue
+		}
+		live = append(live, k)
+		running[k] = values[k]
+	}
+	log.Info("SIGHUP: configuration reloaded", "applied", live)
 }

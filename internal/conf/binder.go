@@ -19,11 +19,12 @@ type binder struct {
 	known   map[[2]string]bool
 	anySec  map[string]bool // sections whose keys are all accepted and ignored
 	errs    *[]error        // shared by the binders in() returns
+	dsts    map[string]any  // key → where its value went (keyvalues.go); shared like errs
 }
 
 func newBinder(d *doc, log *slog.Logger) *binder {
 	return &binder{d: d, log: orDiscard(log), known: map[[2]string]bool{}, anySec: map[string]bool{},
-		errs: new([]error)}
+		errs: new([]error), dsts: map[string]any{}}
 }
 
 func orDiscard(log *slog.Logger) *slog.Logger {
@@ -58,6 +59,7 @@ func (b *binder) has(key string) bool {
 
 // str sets *dst to the value of key if present (an empty value sets "").
 func (b *binder) str(key string, dst *string) {
+	b.track(key, dst)
 	if e, ok := b.get(key); ok {
 		*dst = e.Value
 	}
@@ -70,6 +72,7 @@ func (b *binder) value(key string) (entry, bool) {
 }
 
 func (b *binder) integer(key string, dst *int) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		n, err := parseInt(e.Value)
 		if err != nil {
@@ -81,6 +84,7 @@ func (b *binder) integer(key string, dst *int) {
 }
 
 func (b *binder) boolean(key string, dst *bool) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		v, known := ParseBool(e.Value)
 		if !known {
@@ -94,6 +98,7 @@ func (b *binder) boolean(key string, dst *bool) {
 // duration reads a whole number of units (FastDFS uses seconds or milliseconds); negative
 // values are an error.
 func (b *binder) duration(key string, unit time.Duration, dst *time.Duration) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		n, err := parseInt(e.Value)
 		if err == nil && n < 0 {
@@ -111,6 +116,7 @@ func (b *binder) seconds(key string, dst *time.Duration) { b.duration(key, time.
 func (b *binder) millis(key string, dst *time.Duration)  { b.duration(key, time.Millisecond, dst) }
 
 func (b *binder) size(key string, dst *int64) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		n, err := ParseSize(e.Value)
 		if err != nil {
@@ -122,6 +128,7 @@ func (b *binder) size(key string, dst *int64) {
 }
 
 func (b *binder) clock(key string, dst *TimeOfDay) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		t, err := ParseTimeOfDay(e.Value)
 		if err != nil {
@@ -133,6 +140,7 @@ func (b *binder) clock(key string, dst *TimeOfDay) {
 }
 
 func (b *binder) reserved(key string, dst *Reserved) {
+	b.track(key, dst)
 	if e, ok := b.value(key); ok {
 		r, err := ParseReserved(e.Value)
 		if err != nil {
@@ -146,6 +154,7 @@ func (b *binder) reserved(key string, dst *Reserved) {
 // list returns every non-empty value of a repeatable key, in file order; if the key occurs
 // at all it replaces *dst.
 func (b *binder) list(key string, dst *[]string) {
+	b.track(key, dst)
 	b.known[[2]string{b.section, key}] = true
 	all := b.d.all(b.section, key)
 	if len(all) == 0 {

@@ -75,6 +75,7 @@ func TestFixtureStorage(t *testing.T) {
 		ServerID:              "",
 		StoreSlaveFileUseLink: false,
 		ReservedStorageSpace:  Reserved{Bytes: 1024 << 20},
+		StopTimeout:           30 * time.Second,
 		HTTP: StorageHTTP{
 			ServerPort:     8888,
 			AccessLog:      "/opt/fastdfs/logs/access.log",

@@ -84,18 +84,14 @@ func DefaultMod() Mod {
 
 // LoadMod reads mod_fastdfs.conf at path (and what it includes).
 func LoadMod(path string, log *slog.Logger) (*Mod, error) {
-	d, err := readDoc(path)
-	if err != nil {
-		return nil, err
-	}
-	b := newBinder(d, log)
-	m := DefaultMod()
-	m.Path = d.path
-	m.bind(b)
-	if err := b.finish(); err != nil {
-		return nil, err
-	}
-	dir := d.dir()
+	m, _, err := LoadModValues(path, log)
+	return m, err
+}
+
+// resolve makes m's file names absolute against the directory of its file and loads what
+// its http.* keys name.
+func (m *Mod) resolve(b *binder) error {
+	dir := b.d.dir()
 	m.BasePath = resolvePath(dir, m.BasePath)
 	m.StorageIDsFilename = resolvePath(dir, m.StorageIDsFilename)
 	for gi := range m.Groups {
@@ -107,13 +103,7 @@ func LoadMod(path string, log *slog.Logger) (*Mod, error) {
 	if m.GroupCount == 0 && len(m.Groups) == 1 {
 		m.StorePaths = m.Groups[0].StorePaths
 	}
-	if err := m.HTTP.resolve(b); err != nil {
-		return nil, err
-	}
-	if err := m.Validate(); err != nil {
-		return nil, locate(err, d)
-	}
-	return &m, nil
+	return m.HTTP.resolve(b)
 }
 
 func (m *Mod) bind(b *binder) {

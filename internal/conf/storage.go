@@ -121,6 +121,10 @@ type Storage struct {
 
 	LogFiles LogRotation // log_file_*: rotation of the access log
 
+	// StopTimeout (stop_timeout, Depot) is how long a stop (SIGTERM) waits for requests in
+	// flight before it closes their connections (30 s; 0 = close them at once).
+	StopTimeout time.Duration
+
 	HTTP StorageHTTP
 }
 
@@ -153,6 +157,7 @@ func DefaultStorage() Storage {
 		CheckStorePathMark:        true,
 		ReservedStorageSpace:      Reserved{Bytes: 1024 << 20},
 		LogFiles:                  DefaultLogRotation(),
+		StopTimeout:               30 * time.Second,
 		HTTP:                      StorageHTTP{ServerPort: 8888, Controlled: DefaultControlled()},
 	}
 }
@@ -170,22 +175,8 @@ var storageIgnored = []string{
 
 // LoadStorage reads storage.conf at path: defaults, then the file, then Validate.
 func LoadStorage(path string, log *slog.Logger) (*Storage, error) {
-	d, err := readDoc(path)
-	if err != nil {
-		return nil, err
-	}
-	b := newBinder(d, log)
-	s := DefaultStorage()
-	s.Path = d.path
-	s.bind(b)
-	if err := b.finish(); err != nil {
-		return nil, err
-	}
-	s.resolve(d.dir())
-	if err := s.Validate(); err != nil {
-		return nil, locate(err, d)
-	}
-	return &s, nil
+	s, _, err := LoadStorageValues(path, log)
+	return s, err
 }
 
 func (s *Storage) bind(b *binder) {
@@ -236,6 +227,7 @@ func (s *Storage) bind(b *binder) {
 	b.boolean("store_slave_file_use_link", &s.StoreSlaveFileUseLink)
 	b.reserved("reserved_storage_space", &s.ReservedStorageSpace)
 	s.LogFiles.bind(b)
+	b.seconds("stop_timeout", &s.StopTimeout)
 	b.integer("http.server_port", &s.HTTP.ServerPort)
 	b.str("http.access_log", &s.HTTP.AccessLog)
 	if !b.has("http.access_log") && s.BasePath != "" {

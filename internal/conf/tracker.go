@@ -117,24 +117,8 @@ var trackerIgnored = []string{
 
 // LoadTracker reads tracker.conf at path: defaults, then the file, then Validate.
 func LoadTracker(path string, log *slog.Logger) (*Tracker, error) {
-	d, err := readDoc(path)
-	if err != nil {
-		return nil, err
-	}
-	b := newBinder(d, log)
-	t := DefaultTracker()
-	t.Path = d.path
-	t.bind(b)
-	if err := b.finish(); err != nil {
-		return nil, err
-	}
-	t.BasePath = resolvePath(d.dir(), t.BasePath)
-	t.StorageIDsFilename = resolvePath(d.dir(), t.StorageIDsFilename)
-	t.normalize(b)
-	if err := t.Validate(); err != nil {
-		return nil, locate(err, d)
-	}
-	return &t, nil
+	t, _, err := LoadTrackerValues(path, log)
+	return t, err
 }
 
 func (t *Tracker) bind(b *binder) {

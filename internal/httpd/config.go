@@ -46,7 +46,7 @@ type TokenConfig struct {
 	RefuseFutureTS bool
 	FutureSkew     time.Duration
 	// CheckFailFile is http.anti_steal.token_check_fail: served with 200 when a token is bad.
-	// It is read once by New.
+	// It is read by New and by each SetLive.
 	CheckFailFile string
 	// BypassHeader / BypassValue: a request carrying this header with exactly this value
 	// skips the check (anti_steal_bypass_header_name / _value). Empty name = off.
@@ -192,20 +192,12 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%w: group %q store_path_count %d not in 1..256", ErrConfig, g.Name, g.StorePathCount)
 		}
 	}
-	if c.Token.Check && c.Token.Secret == "" {
-		return fmt.Errorf("%w: anti-steal token check without a secret key", ErrConfig)
-	}
-	if c.Token.BypassHeader != "" && c.Token.BypassValue == "" {
-		return fmt.Errorf("%w: token bypass header %q has no value: any request could skip the check", ErrConfig, c.Token.BypassHeader)
-	}
-	if c.Token.Check && c.Token.TTL <= 0 {
-		return fmt.Errorf("%w: token ttl %v must be > 0", ErrConfig, c.Token.TTL)
+	live := c.live()
+	if err := live.validate(); err != nil {
+		return err
 	}
 	if c.MaxRanges < 1 {
 		return fmt.Errorf("%w: max ranges %d must be >= 1", ErrConfig, c.MaxRanges)
-	}
-	if c.LimitRate < 0 || c.LimitRateAfter < 0 || c.UserLimitRate < 0 {
-		return fmt.Errorf("%w: negative rate (limit_rate %d, limit_rate_after %d, user_limit_rate %d)", ErrConfig, c.LimitRate, c.LimitRateAfter, c.UserLimitRate)
 	}
 	if c.SyncFileMaxDelay < 0 || c.ProxyTimeout < 0 || c.AccessLogBuffer < 0 {
 		return fmt.Errorf("%w: negative duration or buffer size", ErrConfig)

@@ -67,6 +67,14 @@
 // acknowledgement watch of account.go run without accounting too, and the line of a watched
 // body is written once the client acknowledged it (or stopped); other lines at handler return.
 //
+// # Live settings
+//
+// ResponseMode, Token, the rate limits and DownloadReferers may change while the Handler
+// serves (Handler.SetLive, live.go): they sit behind one atomically swapped pointer that
+// ServeHTTP loads once per request into the request's grant, so a request runs to its end
+// under the settings it started with and a download costs no allocation for it. Everything
+// else in Config is fixed at New.
+//
 // # Not here
 //
 // A file of a configured group that is missing locally, whose source (from the ID) is another

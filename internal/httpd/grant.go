@@ -20,6 +20,9 @@ type grant struct {
 	// ack is the request's access-log line when it waits for the client to acknowledge the
 	// body (set by finishTally; nil otherwise). merge leaves it alone.
 	ack *ackLine
+	// live is the settings the request runs under, loaded once when it starts (ServeHTTP);
+	// merge leaves it alone.
+	live *liveConfig
 }
 
 // merge sets the fields that o gives (not "" or 0) over g's.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/depotfs/depot/internal/disk"
@@ -17,18 +17,17 @@ import (
 
 // Handler serves file-ID URLs. It is safe for concurrent use.
 type Handler struct {
-	cfg       Config
-	mime      map[string][]string // extension → one-element Content-Type value
-	defType   []string
-	bypassKey string // canonical header name of the token bypass header
-	checkFail []byte // token_check_fail body, nil when not configured
-	failType  []string
-	proxy     *http.Client
-	auth      *authorizer // nil when auth_request is off
-	xaccel    *xaccelApp  // nil when x_accel is off
-	log       *accessLog  // nil when off
-	limited   sync.Pool   // *io.LimitedReader for sendBody
-	sections  sync.Pool   // *io.SectionReader for sendBody of a shared (file cache) file
+	// cfg is the Config New was given; its Live part is zero: live holds it (live.go).
+	cfg      Config
+	live     atomic.Pointer[liveConfig] // loaded once per request (grant.live)
+	mime     map[string][]string        // extension → one-element Content-Type value
+	defType  []string
+	proxy    *http.Client
+	auth     *authorizer // nil when auth_request is off
+	xaccel   *xaccelApp  // nil when x_accel is off
+	log      *accessLog  // nil when off
+	limited  sync.Pool   // *io.LimitedReader for sendBody
+	sections sync.Pool   // *io.SectionReader for sendBody of a shared (file cache) file
 	// caches[i] serves small normal files and trunk slices of cfg.Groups[i] from descriptors
 	// kept open; nil when that group's Opener is not a *disk.Store.
 	caches []*disk.FileCache
@@ -81,17 +80,14 @@ func New(cfg Config) (*Handler, error) {
 		h.mime[ext] = []string{t}
 	}
 	h.defType = []string{cfg.DefaultType}
-	if cfg.Token.BypassHeader != "" {
-		h.bypassKey = textproto.CanonicalMIMEHeaderKey(cfg.Token.BypassHeader)
+	lc, err := h.newLive(cfg.live())
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Token.Check && cfg.Token.CheckFailFile != "" {
-		b, err := loadCheckFail(cfg.Token.CheckFailFile)
-		if err != nil {
-			return nil, err
-		}
-		h.checkFail = b
-		h.failType = h.contentType(cfg.Token.CheckFailFile)
-	}
+	h.live.Store(lc)
+	// The live settings are read from h.live only.
+	h.cfg.ResponseMode, h.cfg.Token, h.cfg.DownloadReferers = 0, TokenConfig{}, nil
+	h.cfg.LimitRate, h.cfg.LimitRateAfter, h.cfg.UserLimitRate = 0, 0, 0
 	h.proxy = newProxyClient(cfg)
 	if cfg.AuthRequest.URL != "" {
 		h.auth = newAuthorizer(cfg.AuthRequest, cfg.Now, cfg.Logger)
@@ -137,7 +133,7 @@ func (h *Handler) DroppedLogLines() uint64 {
 
 // ServeHTTP serves one download request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var gr grant
+	gr := grant{live: h.live.Load()}
 	if h.log == nil {
 		h.counts.response(h.serve(w, r, &gr))
 		return
@@ -173,14 +169,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, gr *grant) (int,
 	if len(remote) < minRemote {
 		return h.fail(w, r, http.StatusBadRequest, "bad URL: file id too short")
 	}
-	if h.cfg.DownloadReferers != nil && !h.cfg.DownloadReferers(r.Header.Get("Referer")) {
+	lc := gr.live
+	if lc.DownloadReferers != nil && !lc.DownloadReferers(r.Header.Get("Referer")) {
 		return h.fail(w, r, http.StatusForbidden, "referer not allowed (http.download.allow_referers)")
 	}
-	if h.cfg.Token.Check {
+	if lc.Token.Check {
 		if status, msg, ok := h.checkToken(r, remote, gr); !ok {
 			h.counts.tokenFailures.Add(1)
 			if status == http.StatusOK {
-				return h.serveCheckFail(w, r)
+				return h.serveCheckFail(w, r, lc)
 			}
 			return h.fail(w, r, status, msg)
 		}
@@ -210,7 +207,7 @@ func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, groupName,
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: "+err.Error())
 	}
 	if g == nil { // a group this node does not serve: to its source, as a miss (spec §4.3 12)
-		return h.notLocal(w, r, id, false)
+		return h.notLocal(w, r, id, false, gr.live)
 	}
 	if id.StorePath() >= g.StorePathCount {
 		return h.fail(w, r, http.StatusBadRequest, "bad file id: store path index out of range")
@@ -223,22 +220,22 @@ func (h *Handler) serveStored(w http.ResponseWriter, r *http.Request, groupName,
 				return h.serveFile(w, r, id, f, true, gr)
 			}
 			if !errors.Is(err, disk.ErrNotCached) {
-				return h.openFailed(w, r, id, err)
+				return h.openFailed(w, r, id, err, gr.live)
 			}
 		}
 	}
 	f, err := g.Store.Open(id)
 	if err != nil {
-		return h.openFailed(w, r, id, err)
+		return h.openFailed(w, r, id, err, gr.live)
 	}
 	defer f.F.Close()
 	return h.serveFile(w, r, id, f, false, gr)
 }
 
 // openFailed answers a failed open of id: a missing file goes to notLocal, anything else is 500.
-func (h *Handler) openFailed(w http.ResponseWriter, r *http.Request, id fileid.ID, err error) (int, int64) {
+func (h *Handler) openFailed(w http.ResponseWriter, r *http.Request, id fileid.ID, err error, lc *liveConfig) (int, int64) {
 	if errors.Is(err, disk.ErrNotFound) {
-		return h.notLocal(w, r, id, true)
+		return h.notLocal(w, r, id, true, lc)
 	}
 	h.cfg.Logger.Error("open stored file", "id", id.String(), "err", err)
 	return h.fail(w, r, http.StatusInternalServerError, "cannot read the file")
@@ -280,16 +277,16 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 	return status, int64(n)
 }
 
-// serveCheckFail answers a bad token with the token_check_fail file.
-func (h *Handler) serveCheckFail(w http.ResponseWriter, r *http.Request) (int, int64) {
+// serveCheckFail answers a bad token with the token_check_fail file of lc.
+func (h *Handler) serveCheckFail(w http.ResponseWriter, r *http.Request, lc *liveConfig) (int, int64) {
 	hd := w.Header()
-	hd["Content-Type"] = h.failType
-	hd["Content-Length"] = []string{itoa(int64(len(h.checkFail)))}
+	hd["Content-Type"] = lc.failType
+	hd["Content-Length"] = []string{itoa(int64(len(lc.checkFail)))}
 	hd["Cache-Control"] = hvNoStore
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return http.StatusOK, 0
 	}
-	n, _ := w.Write(h.checkFail)
+	n, _ := w.Write(lc.checkFail)
 	return http.StatusOK, int64(n)
 }

@@ -98,11 +98,11 @@ type pacer struct {
 // newPacer returns the pacer of a response for gr on the request r, or nil when no limit
 // applies (the body then goes out in one piece).
 func (h *Handler) newPacer(gr *grant, clientHost string) *pacer {
-	ubps := h.cfg.UserLimitRate
+	ubps := gr.live.UserLimitRate
 	if gr.rate != 0 {
 		ubps = max(gr.rate, 0)
 	}
-	cbps := h.cfg.LimitRate
+	cbps := gr.live.LimitRate
 	if ubps == 0 && cbps == 0 {
 		return nil
 	}
@@ -110,7 +110,7 @@ func (h *Handler) newPacer(gr *grant, clientHost string) *pacer {
 	if cbps > 0 {
 		p.chunk = chunkFor(cbps)
 		p.conn = rate.NewLimiter(rate.Limit(cbps), int(p.chunk))
-		p.freeBytes = h.cfg.LimitRateAfter
+		p.freeBytes = gr.live.LimitRateAfter
 	}
 	if ubps > 0 {
 		user := gr.user

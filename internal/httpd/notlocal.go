@@ -19,7 +19,7 @@ import (
 // group (sameGroup), or any file of a group this node does not serve. The 404 rules (the
 // source is this node, or the file is older than SyncFileMaxDelay) apply to the node's own
 // groups only; other groups go to their source like FastDFS.
-func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID, sameGroup bool) (int, int64) {
+func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID, sameGroup bool, lc *liveConfig) (int, int64) {
 	if sameGroup && h.cfg.IsSelf(id) {
 		return h.fail(w, r, http.StatusNotFound, "file not found")
 	}
@@ -34,11 +34,11 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 		return h.fail(w, r, http.StatusBadGateway, "the source node of this file is unknown")
 	}
 	query := r.URL.RawQuery
-	if h.cfg.ResponseMode == Redirect {
+	if lc.ResponseMode == Redirect {
 		h.counts.redirects.Add(1)
 		return h.redirect(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
 	}
-	if h.cfg.Token.Check && h.bypassed(r) {
+	if lc.Token.Check && lc.bypassed(r) {
 		// The bypass header stays on this node (the source is named by the client's file
 		// ID); a request it let through is signed for the source instead.
 		if _, has := queryValue(query, "token"); !has {
@@ -47,12 +47,12 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 				if query != "" {
 					query += "&"
 				}
-				query += "token=" + token.Sign(h.cfg.Token.Secret, remote, ts) + "&ts=" + itoa(ts)
+				query += "token=" + token.Sign(lc.Token.Secret, remote, ts) + "&ts=" + itoa(ts)
 			}
 		}
 	}
 	h.counts.proxied.Add(1)
-	return h.proxyTo(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
+	return h.proxyTo(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query), lc)
 }
 
 // appendRedirect adds the loop guard redirect=1 to a raw query.
@@ -158,8 +158,9 @@ func newProxyClient(c Config) *http.Client {
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // proxyTo fetches target from the source node and streams the answer (status, end-to-end
-// headers, body) to w. Range, conditionals and the token travel as request headers and query.
-func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string) (int, int64) {
+// headers, body) to w. Range, conditionals and the token travel as request headers and query;
+// lc's bypass header does not.
+func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string, lc *liveConfig) (int, int64) {
 	req, err := http.NewRequestWithContext(r.Context(), r.Method, target, nil)
 	if err != nil {
 		return h.fail(w, r, http.StatusBadGateway, "cannot build the request to the source node")
@@ -168,8 +169,8 @@ func (h *Handler) proxyTo(w http.ResponseWriter, r *http.Request, target string)
 	// Credentials stay here: the source node is named by the file ID, which the client chose.
 	delete(req.Header, "Cookie")
 	delete(req.Header, "Authorization")
-	if h.bypassKey != "" {
-		delete(req.Header, h.bypassKey)
+	if lc.bypassKey != "" {
+		delete(req.Header, lc.bypassKey)
 	}
 	if _, xff, ok := forwardedFor(r); ok {
 		req.Header["X-Forwarded-For"] = []string{xff}

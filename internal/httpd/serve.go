@@ -207,7 +207,7 @@ func (h *Handler) copyBody(w io.Writer, f disk.File, shared bool, start, n int64
 
 // pacerFor returns the pacer for a response to r, or nil when no limit applies.
 func (h *Handler) pacerFor(gr *grant, r *http.Request) *pacer {
-	if h.cfg.LimitRate == 0 && h.cfg.UserLimitRate == 0 && gr.rate <= 0 {
+	if gr.live.LimitRate == 0 && gr.live.UserLimitRate == 0 && gr.rate <= 0 {
 		return nil
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -17,8 +17,9 @@ const msgMD5Refused = "md5 tokens are refused (http.anti_steal.refuse_md5_token)
 // token or ts, md5 refused, or a bad credential with no token_check_fail file) or 200 (serve
 // the token_check_fail file).
 func (h *Handler) checkToken(r *http.Request, remote string, gr *grant) (status int, msg string, ok bool) {
-	tc := &h.cfg.Token
-	if h.bypassed(r) {
+	lc := gr.live
+	tc := &lc.Token
+	if lc.bypassed(r) {
 		h.honourSigned(r, gr)
 		return 0, "", true
 	}
@@ -43,7 +44,7 @@ func (h *Handler) checkToken(r *http.Request, remote string, gr *grant) (status 
 	if err == nil {
 		return 0, "", true
 	}
-	if h.checkFail != nil {
+	if lc.checkFail != nil {
 		return http.StatusOK, "", false
 	}
 	return http.StatusBadRequest, "anti-steal token rejected: " + err.Error(), false
@@ -52,9 +53,9 @@ func (h *Handler) checkToken(r *http.Request, remote string, gr *grant) (status 
 // checkSigned verifies r's signed URL query and fills gr from it; a failure is refused like a
 // bad md5 token.
 func (h *Handler) checkSigned(r *http.Request, gr *grant) (status int, msg string, ok bool) {
-	c, err := token.VerifyQuery(h.cfg.Token.Secret, r.URL.Path, r.URL.RawQuery, h.cfg.Now())
+	c, err := token.VerifyQuery(gr.live.Token.Secret, r.URL.Path, r.URL.RawQuery, h.cfg.Now())
 	if err != nil {
-		if h.checkFail != nil {
+		if gr.live.checkFail != nil {
 			return http.StatusOK, "", false
 		}
 		return http.StatusBadRequest, "signed URL rejected: " + err.Error(), false
@@ -68,10 +69,11 @@ func (h *Handler) checkSigned(r *http.Request, gr *grant) (status int, msg strin
 // the configured secret. Without a secret or sig= it does nothing; an invalid signed URL is
 // ignored and the request stays anonymous.
 func (h *Handler) honourSigned(r *http.Request, gr *grant) {
-	if h.cfg.Token.Secret == "" || !hasQueryKey(r.URL.RawQuery, "sig") {
+	secret := gr.live.Token.Secret
+	if secret == "" || !hasQueryKey(r.URL.RawQuery, "sig") {
 		return
 	}
-	c, err := token.VerifyQuery(h.cfg.Token.Secret, r.URL.Path, r.URL.RawQuery, h.cfg.Now())
+	c, err := token.VerifyQuery(secret, r.URL.Path, r.URL.RawQuery, h.cfg.Now())
 	if err != nil {
 		h.cfg.Logger.Debug("signed URL ignored: the request is anonymous", "path", r.URL.Path, "err", err)
 		return
@@ -85,10 +87,10 @@ func (g *grant) fromClaims(c token.Claims) {
 }
 
 // bypassed reports whether r carries the token-bypass header with its configured value.
-func (h *Handler) bypassed(r *http.Request) bool {
-	if h.bypassKey == "" {
+func (lc *liveConfig) bypassed(r *http.Request) bool {
+	if lc.bypassKey == "" {
 		return false
 	}
-	v := r.Header[h.bypassKey]
-	return len(v) > 0 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(h.cfg.Token.BypassValue)) == 1
+	v := r.Header[lc.bypassKey]
+	return len(v) > 0 && subtle.ConstantTimeCompare([]byte(v[0]), []byte(lc.Token.BypassValue)) == 1
 }

@@ -130,7 +130,7 @@ func (h *Handler) serveXAccel(w http.ResponseWriter, r *http.Request, gr *grant)
 	if err != nil {
 		return h.fail(w, r, http.StatusBadGateway, "cannot build the request to the app")
 	}
-	h.appHeaders(req.Header, r)
+	h.appHeaders(req.Header, r, gr.live)
 	resp, err := x.client.Do(req)
 	if err != nil {
 		x.log.Warn("x-accel: request to the app failed", "url", target, "err", err, "cause", context.Cause(ctx))
@@ -153,10 +153,10 @@ func (h *Handler) serveXAccel(w http.ResponseWriter, r *http.Request, gr *grant)
 
 // appHeaders sets the headers of the request to the app: the client's end-to-end headers and
 // its address.
-func (h *Handler) appHeaders(dst http.Header, r *http.Request) {
+func (h *Handler) appHeaders(dst http.Header, r *http.Request, lc *liveConfig) {
 	copyEndToEnd(dst, r.Header)
-	if h.bypassKey != "" {
-		delete(dst, h.bypassKey) // the bypass secret stays on this node
+	if lc.bypassKey != "" {
+		delete(dst, lc.bypassKey) // the bypass secret stays on this node
 	}
 	if ip, xff, ok := forwardedFor(r); ok {
 		dst["X-Real-Ip"] = []string{ip}

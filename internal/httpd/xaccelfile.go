@@ -18,7 +18,7 @@ var accelPassHeaders = [...]string{"Cache-Control", "Expires", "Set-Cookie"}
 // (header app) for r, through the same path as a normal download minus the credential check:
 // the client's Range and conditional headers apply. What the app grants is merged into gr.
 func (h *Handler) serveAccelRedirect(w http.ResponseWriter, r *http.Request, app http.Header, loc string, gr *grant) (int, int64) {
-	rr, groupName, remote, err := h.accelTarget(r, loc)
+	rr, groupName, remote, err := h.accelTarget(r, loc, &gr.live.Token)
 	if err != nil {
 		h.xaccel.log.Warn("x-accel: bad X-Accel-Redirect from the app", "uri", r.RequestURI, "err", err)
 		return h.fail(w, r, http.StatusBadGateway, "the app answered a bad X-Accel-Redirect: "+err.Error())
@@ -44,7 +44,7 @@ func (h *Handler) serveAccelRedirect(w http.ResponseWriter, r *http.Request, app
 // node's URL form) and returns a copy of r for that path and query, with its group segment and
 // remote file name. When tokens are checked, the copy carries a fresh token for remote, so that
 // a file fetched from its source node passes there (the app decided).
-func (h *Handler) accelTarget(r *http.Request, loc string) (rr *http.Request, groupName, remote string, err error) {
+func (h *Handler) accelTarget(r *http.Request, loc string, tc *TokenConfig) (rr *http.Request, groupName, remote string, err error) {
 	rawPath, query, _ := strings.Cut(loc, "?")
 	p, err := url.PathUnescape(rawPath)
 	if err != nil {
@@ -64,12 +64,12 @@ func (h *Handler) accelTarget(r *http.Request, loc string) (rr *http.Request, gr
 	if _, err := fileid.ParseRemote(idGroup, remote); err != nil {
 		return nil, "", "", fmt.Errorf("%q: %w", loc, err)
 	}
-	if _, has := queryValue(query, "token"); h.cfg.Token.Check && !has {
+	if _, has := queryValue(query, "token"); tc.Check && !has {
 		ts := h.cfg.Now().Unix()
 		if query != "" {
 			query += "&"
 		}
-		query += "token=" + token.Sign(h.cfg.Token.Secret, remote, ts) + "&ts=" + itoa(ts)
+		query += "token=" + token.Sign(tc.Secret, remote, ts) + "&ts=" + itoa(ts)
 	}
 	rr = new(http.Request)
 	*rr = *r

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -71,7 +72,7 @@ func refuse(w http.ResponseWriter, r *http.Request) {
 // API serves GET /event.png (the beacon) and GET /stats (the query) for a Recorder.
 type API struct {
 	rec     *Recorder
-	allow   Referers
+	allow   atomic.Pointer[Referers] // swapped by SetReferers
 	maxDays int
 	pixel   []byte
 }
@@ -84,13 +85,22 @@ func NewAPI(rec *Recorder, allow Referers, maxDays int) *API {
 	}
 	var buf bytes.Buffer
 	png.Encode(&buf, image.NewNRGBA(image.Rect(0, 0, 1, 1))) // 1×1, transparent
-	return &API{rec: rec, allow: allow, maxDays: maxDays, pixel: buf.Bytes()}
+	a := &API{rec: rec, maxDays: maxDays, pixel: buf.Bytes()}
+	a.allow.Store(&allow)
+	return a
 }
+
+// SetReferers replaces the Referer allow-list for the requests that start from now on
+// (http.stats.allow_referers reloaded). It is safe to call while a serves.
+func (a *API) SetReferers(allow Referers) { a.allow.Store(&allow) }
+
+// allows reports whether the allow-list in force admits r.
+func (a *API) allows(r *http.Request) bool { return a.allow.Load().Allows(r.Referer()) }
 
 // ServeBeacon counts one hit of /event.png?category=…&action=…&label=…&value=… and answers a
 // 1×1 PNG that is never cached; a bad key is 400 (JSON).
 func (a *API) ServeBeacon(w http.ResponseWriter, r *http.Request) {
-	if !a.allow.Allows(r.Referer()) {
+	if !a.allows(r) {
 		refuse(w, r)
 		return
 	}
@@ -122,7 +132,7 @@ type Row struct {
 // ServeStats answers GET /stats?from=YYYY-MM-DD&to=YYYY-MM-DD[&prefix=KEY] with a JSON array of
 // rows sorted by date and key.
 func (a *API) ServeStats(w http.ResponseWriter, r *http.Request) {
-	if !a.allow.Allows(r.Referer()) {
+	if !a.allows(r) {
 		refuse(w, r)
 		return
 	}

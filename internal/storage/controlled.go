@@ -21,6 +21,7 @@ type controlled struct {
 	notifier *accounting.Notifier
 	stats    *meta.StatsStore
 	rec      *stats.Recorder
+	api      *stats.API // /stats and /event.png; its Referer allow-list is live (Reload)
 }
 
 // downloadsFile is the accounting state under the base path.
@@ -29,14 +30,10 @@ const (
 	statsFile     = "stats.db"
 )
 
-// openControlled applies storage.conf's rate limits to cfg and, when accounting is on, opens
-// its state under BasePath/data and points cfg's accounting at it.
+// openControlled opens, when accounting is on, its state under BasePath/data and points
+// cfg's accounting at it (storage.conf's rate limits are live settings: httpLive).
 func (s *Server) openControlled(cfg *httpd.Config) error {
 	c := s.cfg.Storage.HTTP.Controlled
-	cfg.LimitRate, cfg.LimitRateAfter, cfg.UserLimitRate = c.LimitRate, c.LimitRateAfter, c.UserLimitRate
-	if refs := stats.ParseReferers(c.DownloadAllowReferers); len(refs) > 0 {
-		cfg.DownloadReferers = refs.Allows
-	}
 	if !c.AccountingOn() {
 		return nil
 	}
@@ -126,6 +123,7 @@ func (s *Server) openStats(cfg *httpd.Config) error {
 	s.ctl.stats, s.ctl.rec = st, rec
 	s.statsStore.Store(st)
 	api := stats.NewAPI(rec, stats.ParseReferers(c.StatsAllowReferers), c.StatsMaxDays)
+	s.ctl.api = api
 	cfg.Routes = map[string]http.Handler{
 		"/event.png": http.HandlerFunc(api.ServeBeacon),
 		"/stats":     http.HandlerFunc(api.ServeStats),

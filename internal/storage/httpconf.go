@@ -8,19 +8,14 @@ import (
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/logfile"
+	"github.com/depotfs/depot/internal/stats"
 )
 
 // httpConfig maps storage.conf and mod_fastdfs.conf onto the HTTP module's config. It
 // opens the access log (nil when off); the caller closes it.
 func (s *Server) httpConfig() (httpd.Config, *logfile.Writer, error) {
 	sc := s.cfg.Storage
-	mod := s.cfg.Mod
-	if mod == nil {
-		d := conf.DefaultMod()
-		d.GroupName = sc.GroupName
-		d.URLHaveGroupName = true
-		mod = &d
-	}
+	mod := modOrDefault(&sc, s.cfg.Mod)
 	hc := mod.HTTP
 	cfg := httpd.Config{
 		URLHaveGroupName: mod.URLHaveGroupName,
@@ -44,24 +39,10 @@ func (s *Server) httpConfig() (httpd.Config, *logfile.Writer, error) {
 		// what nginx sent in front of FastDFS.
 		cfg.MimeTypes = hc.MimeTypes
 	}
-	if mod.ResponseMode == conf.ResponseRedirect {
-		cfg.ResponseMode = httpd.Redirect
-	}
-	if !hc.Disabled {
-		as := hc.AntiSteal
-		cfg.Token = httpd.TokenConfig{
-			Check:          as.CheckToken,
-			Secret:         as.SecretKey,
-			TTL:            as.TokenTTL,
-			RefuseZeroTS:   as.RefuseZeroTS,
-			RefuseFutureTS: as.RefuseFutureTS,
-			FutureSkew:     as.FutureSkew,
-			CheckFailFile:  as.TokenCheckFail,
-			BypassHeader:   mod.AntiStealBypassHeaderName,
-			BypassValue:    mod.AntiStealBypassHeaderValue,
-			RefuseMD5:      as.RefuseMD5Token,
-		}
-	}
+	live := httpLive(&sc, mod)
+	cfg.ResponseMode, cfg.Token = live.ResponseMode, live.Token
+	cfg.LimitRate, cfg.LimitRateAfter, cfg.UserLimitRate = live.LimitRate, live.LimitRateAfter, live.UserLimitRate
+	cfg.DownloadReferers = live.DownloadReferers
 	ctl := sc.HTTP.Controlled
 	cfg.AuthRequest = httpd.AuthRequestConfig{
 		URL:      ctl.AuthRequestURL,
@@ -104,6 +85,46 @@ func (s *Server) httpConfig() (httpd.Config, *logfile.Writer, error) {
 	}
 	cfg.AccessLog = lw
 	return cfg, lw, nil
+}
+
+// modOrDefault is mod, or without one the module's defaults for the node's group.
+func modOrDefault(sc *conf.Storage, mod *conf.Mod) *conf.Mod {
+	if mod != nil {
+		return mod
+	}
+	d := conf.DefaultMod()
+	d.GroupName = sc.GroupName
+	d.URLHaveGroupName = true
+	return &d
+}
+
+// httpLive maps the keys of storage.conf and mod_fastdfs.conf that may change while the node
+// serves onto the HTTP module's live settings (New and Reload).
+func httpLive(sc *conf.Storage, mod *conf.Mod) httpd.Live {
+	c := sc.HTTP.Controlled
+	l := httpd.Live{LimitRate: c.LimitRate, LimitRateAfter: c.LimitRateAfter, UserLimitRate: c.UserLimitRate}
+	if refs := stats.ParseReferers(c.DownloadAllowReferers); len(refs) > 0 {
+		l.DownloadReferers = refs.Allows
+	}
+	if mod.ResponseMode == conf.ResponseRedirect {
+		l.ResponseMode = httpd.Redirect
+	}
+	if hc := mod.HTTP; !hc.Disabled {
+		as := hc.AntiSteal
+		l.Token = httpd.TokenConfig{
+			Check:          as.CheckToken,
+			Secret:         as.SecretKey,
+			TTL:            as.TokenTTL,
+			RefuseZeroTS:   as.RefuseZeroTS,
+			RefuseFutureTS: as.RefuseFutureTS,
+			FutureSkew:     as.FutureSkew,
+			CheckFailFile:  as.TokenCheckFail,
+			BypassHeader:   mod.AntiStealBypassHeaderName,
+			BypassValue:    mod.AntiStealBypassHeaderValue,
+			RefuseMD5:      as.RefuseMD5Token,
+		}
+	}
+	return l
 }
 
 // openAccessLog opens http.access_log as a file that rotates as the log_file_* keys say.

@@ -3,7 +3,9 @@
 //
 // Lifecycle: New opens everything that can fail (store, config files, log files) without
 // listening; Start binds the listeners, so a port accepts connections only once the node is
-// ready to serve; Close stops both servers and releases the store.
+// ready to serve; Reload applies the settings that may change while it serves (reload.go);
+// Shutdown (or Close) leaves the trackers, lets the requests in flight finish until a
+// deadline, and releases the store (stop.go).
 package storage
 
 import (
@@ -75,6 +77,7 @@ type Server struct {
 	svc      *storagesvc.Service
 	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
 
+	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
 	ctl            controlled                      // download accounting and callback (controlled.go)
 	statsStore     atomic.Pointer[meta.StatsStore] // for the rotated-log import (nil when off)
@@ -94,6 +97,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ident: ident}
+	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
 	paths := make([]disk.PathConfig, len(sc.StorePaths))
@@ -226,36 +230,6 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	return s.Close()
-}
-
-// Close stops the servers (in-flight gRPC calls finish, HTTP connections get 5 s) and closes
-// the store. It is safe to call more than once.
-func (s *Server) Close() error {
-	s.closeMu.Do(func() {
-		var adminErr error
-		if s.admin != nil {
-			adminErr = s.admin.Close() // NOT_SERVING first: balancers stop sending work
-		}
-		s.stopReporter()
-		s.stopReplication()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if s.httpLn != nil {
-			_ = s.httpSrv.Shutdown(ctx)
-		}
-		if s.grpcLn != nil {
-			stopped := make(chan struct{})
-			go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
-			select {
-			case <-stopped:
-			case <-ctx.Done():
-				s.grpcSrv.Stop()
-			}
-		}
-		s.wg.Wait()
-		s.closeErr = errors.Join(adminErr, s.closeFiles())
-	})
-	return s.closeErr
 }
 
 // Reopen closes and reopens the access log file at its configured path (http.access_log),

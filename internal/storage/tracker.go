@@ -33,9 +33,10 @@ type reporter struct {
 	start    time.Time
 	members  groupMembers
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	conns  []*grpc.ClientConn
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	conns   []*grpc.ClientConn
+	clients []trackerpb.TrackerServiceClient // clients[i] talks to trackers[i]
 
 	mu      sync.Mutex
 	joined  map[string]string // tracker address → storage key it answered
@@ -79,24 +80,27 @@ func (s *Server) startReporter() error {
 		if err != nil {
 			return fmt.Errorf("tracker_server %q: %w", addr, err)
 		}
-		r.conns = append(r.conns, conn)
+		cl := trackerpb.NewTrackerServiceClient(conn)
+		r.conns, r.clients = append(r.conns, conn), append(r.clients, cl)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
-			r.run(ctx, addr, trackerpb.NewTrackerServiceClient(conn))
+			r.run(ctx, addr, cl)
 		}()
 	}
 	return nil
 }
 
-// stopReporter stops the reporting goroutines and closes their connections.
-func (s *Server) stopReporter() {
+// stopReporter stops the reporting goroutines, tells the trackers that know the node that
+// it is leaving (stop.go; until ctx is done) and closes their connections.
+func (s *Server) stopReporter(ctx context.Context) {
 	r := s.reporter
 	if r == nil || r.cancel == nil {
 		return
 	}
 	r.cancel()
 	r.wg.Wait()
+	r.leave(ctx)
 	r.closeConns()
 }
 

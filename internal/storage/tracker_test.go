@@ -27,13 +27,15 @@ type fakeTracker struct {
 	addr string
 	srv  *grpc.Server
 
-	mu      sync.Mutex
-	joins   []*trackerpb.JoinRequest
-	beats   []*trackerpb.HeartbeatRequest
-	peers   []string
-	members []*trackerpb.StorageBrief
-	forget  bool // answer the next heartbeat NOT_FOUND
-	params  []*trackerpb.Parameter
+	mu           sync.Mutex
+	joins        []*trackerpb.JoinRequest
+	beats        []*trackerpb.HeartbeatRequest
+	peers        []string
+	members      []*trackerpb.StorageBrief
+	forget       bool // answer the next heartbeat NOT_FOUND
+	params       []*trackerpb.Parameter
+	leaves       []*trackerpb.LeaveRequest
+	beatsAtLeave int // heartbeats received when the first Leave came
 }
 
 func startFakeTracker(t *testing.T, host string) *fakeTracker {
@@ -84,6 +86,16 @@ func (f *fakeTracker) GetParameters(context.Context, *trackerpb.GetParametersReq
 	return &trackerpb.GetParametersResponse{Params: f.params}, nil
 }
 
+func (f *fakeTracker) Leave(ctx context.Context, r *trackerpb.LeaveRequest) (*trackerpb.LeaveResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.leaves) == 0 {
+		f.beatsAtLeave = len(f.beats)
+	}
+	f.leaves = append(f.leaves, r)
+	return &trackerpb.LeaveResponse{Status: trackerpb.StorageStatus_STORAGE_STATUS_OFFLINE}, nil
+}
+
 func (f *fakeTracker) counts() (joins, beats int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -104,9 +116,15 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // startReportingNode starts a node on 127.0.0.3 reporting to the given trackers.
 func startReportingNode(t *testing.T, modExtra string, trackers ...string) *storage.Server {
 	t.Helper()
+	return startReportingNodeWith(t, "", modExtra, trackers...)
+}
+
+// startReportingNodeWith is startReportingNode with more storage.conf lines.
+func startReportingNodeWith(t *testing.T, extra, modExtra string, trackers ...string) *storage.Server {
+	t.Helper()
 	dir := t.TempDir()
 	body := fmt.Sprintf("group_name = group1\nbind_addr = 127.0.0.3\nport = 23000\nbase_path = %[1]s\nstore_path0 = %[1]s\n"+
-		"subdir_count_per_path = 2\nhttp.server_port = 8888\nreserved_storage_space = 1%%\n", dir)
+		"subdir_count_per_path = 2\nhttp.server_port = 8888\nreserved_storage_space = 1%%\n", dir) + extra
 	for _, tr := range trackers {
 		body += "tracker_server = " + tr + "\n"
 	}

@@ -80,7 +80,7 @@ func (s *Storage) start() error {
 	return nil
 }
 
-// Stop stops the node (its trackers then see no more heartbeats). Safe when stopped.
+// Stop stops the node (it tells its trackers it leaves, and heartbeats end). Safe when stopped.
 func (s *Storage) Stop() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

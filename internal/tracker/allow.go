@@ -121,11 +121,19 @@ func (a *AllowList) Allows(ip netip.Addr) bool {
 // UnaryInterceptor refuses calls from clients a does not allow (PERMISSION_DENIED).
 func (a *AllowList) UnaryInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-		host := peerHost(ctx)
-		ip, err := netip.ParseAddr(host)
-		if err != nil || !a.Allows(ip) {
-			return nil, status.Errorf(codes.PermissionDenied, "tracker: client %q not in allow_hosts", host)
+		if err := a.admit(ctx); err != nil {
+			return nil, err
 		}
 		return next(ctx, req)
 	}
+}
+
+// admit returns PERMISSION_DENIED when a does not allow the client of the call in ctx.
+func (a *AllowList) admit(ctx context.Context) error {
+	host := peerHost(ctx)
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !a.Allows(ip) {
+		return status.Errorf(codes.PermissionDenied, "tracker: client %q not in allow_hosts", host)
+	}
+	return nil
 }

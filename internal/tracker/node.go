@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -47,6 +48,7 @@ type Node struct {
 	lis    net.Listener
 	gs     *grpc.Server
 	admin  *admin.Server
+	allow  atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
 	wait   time.Duration
 	cancel context.CancelFunc
 	served chan error
@@ -92,8 +94,9 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	}
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
 	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
-		gs:     grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(allow.UnaryInterceptor())),
 		served: make(chan error, 1), ran: make(chan error, 1)}
+	n.allow.Store(allow)
+	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed))
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {
@@ -109,6 +112,31 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	log.Info("tracker ready", "grpc", lis.Addr().String(), "advertised", grpcAddr,
 		"gossip", info.GetGossipAddr(), "raft", info.GetRaftAddr(), "admin", n.AdminAddr(), "data", dataDir)
 	return n, nil
+}
+
+// allowed applies the allow_hosts in force to a call.
+func (n *Node) allowed(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	if err := n.allow.Load().admit(ctx); err != nil {
+		return nil, err
+	}
+	return next(ctx, req)
+}
+
+// LiveKey reports whether a change of the tracker.conf key (as conf.Values names it) takes
+// effect without a restart: allow_hosts through Reload, log_level through the command's
+// logger.
+func LiveKey(key string) bool { return key == "allow_hosts" || key == "log_level" }
+
+// Reload puts tc's allow_hosts in force for the calls that start from now on. A value that
+// does not parse or a host name that does not resolve is an error naming its file:line, and
+// the list in force stays. Other values of tc need a restart and are ignored.
+func (n *Node) Reload(tc conf.Tracker) error {
+	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	if err != nil {
+		return err
+	}
+	n.allow.Store(allow)
+	return nil
 }
 
 // Server returns the node's TrackerService implementation.

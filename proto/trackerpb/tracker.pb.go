@@ -885,6 +885,104 @@ func (x *HeartbeatResponse) GetTrunkServerKey() string {
 	return ""
 }
 
+type LeaveRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// group is the storage's group; "" finds the storage by storage_key alone.
+	Group         string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	StorageKey    string `protobuf:"bytes,2,opt,name=storage_key,json=storageKey,proto3" json:"storage_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveRequest) Reset() {
+	*x = LeaveRequest{}
+	mi := &file_tracker_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveRequest) ProtoMessage() {}
+
+func (x *LeaveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tracker_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveRequest.ProtoReflect.Descriptor instead.
+func (*LeaveRequest) Descriptor() ([]byte, []int) {
+	return file_tracker_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LeaveRequest) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *LeaveRequest) GetStorageKey() string {
+	if x != nil {
+		return x.StorageKey
+	}
+	return ""
+}
+
+type LeaveResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// status is the storage's state after the call (OFFLINE, or the state it kept).
+	Status        StorageStatus `protobuf:"varint,1,opt,name=status,proto3,enum=depot.tracker.v1.StorageStatus" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaveResponse) Reset() {
+	*x = LeaveResponse{}
+	mi := &file_tracker_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaveResponse) ProtoMessage() {}
+
+func (x *LeaveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tracker_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaveResponse.ProtoReflect.Descriptor instead.
+func (*LeaveResponse) Descriptor() ([]byte, []int) {
+	return file_tracker_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *LeaveResponse) GetStatus() StorageStatus {
+	if x != nil {
+		return x.Status
+	}
+	return StorageStatus_STORAGE_STATUS_INIT
+}
+
 type QueryStoreRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// group, when set, is the group to upload to; else the tracker chooses by store_lookup.
@@ -895,7 +993,7 @@ type QueryStoreRequest struct {
 
 func (x *QueryStoreRequest) Reset() {
 	*x = QueryStoreRequest{}
-	mi := &file_tracker_proto_msgTypes[9]
+	mi := &file_tracker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1005,7 @@ func (x *QueryStoreRequest) String() string {
 func (*QueryStoreRequest) ProtoMessage() {}
 
 func (x *QueryStoreRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[9]
+	mi := &file_tracker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1018,7 @@ func (x *QueryStoreRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStoreRequest.ProtoReflect.Descriptor instead.
 func (*QueryStoreRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{9}
+	return file_tracker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *QueryStoreRequest) GetGroup() string {
@@ -941,7 +1039,7 @@ type QueryStoreResponse struct {
 
 func (x *QueryStoreResponse) Reset() {
 	*x = QueryStoreResponse{}
-	mi := &file_tracker_proto_msgTypes[10]
+	mi := &file_tracker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -953,7 +1051,7 @@ func (x *QueryStoreResponse) String() string {
 func (*QueryStoreResponse) ProtoMessage() {}
 
 func (x *QueryStoreResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[10]
+	mi := &file_tracker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -966,7 +1064,7 @@ func (x *QueryStoreResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryStoreResponse.ProtoReflect.Descriptor instead.
 func (*QueryStoreResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{10}
+	return file_tracker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *QueryStoreResponse) GetGroup() string {
@@ -1001,7 +1099,7 @@ type QueryFileRequest struct {
 
 func (x *QueryFileRequest) Reset() {
 	*x = QueryFileRequest{}
-	mi := &file_tracker_proto_msgTypes[11]
+	mi := &file_tracker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1111,7 @@ func (x *QueryFileRequest) String() string {
 func (*QueryFileRequest) ProtoMessage() {}
 
 func (x *QueryFileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[11]
+	mi := &file_tracker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1124,7 @@ func (x *QueryFileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryFileRequest.ProtoReflect.Descriptor instead.
 func (*QueryFileRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{11}
+	return file_tracker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *QueryFileRequest) GetFileId() string {
@@ -1052,7 +1150,7 @@ type QueryFetchResponse struct {
 
 func (x *QueryFetchResponse) Reset() {
 	*x = QueryFetchResponse{}
-	mi := &file_tracker_proto_msgTypes[12]
+	mi := &file_tracker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1064,7 +1162,7 @@ func (x *QueryFetchResponse) String() string {
 func (*QueryFetchResponse) ProtoMessage() {}
 
 func (x *QueryFetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[12]
+	mi := &file_tracker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1077,7 +1175,7 @@ func (x *QueryFetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryFetchResponse.ProtoReflect.Descriptor instead.
 func (*QueryFetchResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{12}
+	return file_tracker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *QueryFetchResponse) GetStorages() []*StorageBrief {
@@ -1096,7 +1194,7 @@ type QueryUpdateResponse struct {
 
 func (x *QueryUpdateResponse) Reset() {
 	*x = QueryUpdateResponse{}
-	mi := &file_tracker_proto_msgTypes[13]
+	mi := &file_tracker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1108,7 +1206,7 @@ func (x *QueryUpdateResponse) String() string {
 func (*QueryUpdateResponse) ProtoMessage() {}
 
 func (x *QueryUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[13]
+	mi := &file_tracker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1121,7 +1219,7 @@ func (x *QueryUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueryUpdateResponse.ProtoReflect.Descriptor instead.
 func (*QueryUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{13}
+	return file_tracker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *QueryUpdateResponse) GetStorage() *StorageBrief {
@@ -1141,7 +1239,7 @@ type ListGroupsRequest struct {
 
 func (x *ListGroupsRequest) Reset() {
 	*x = ListGroupsRequest{}
-	mi := &file_tracker_proto_msgTypes[14]
+	mi := &file_tracker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1251,7 @@ func (x *ListGroupsRequest) String() string {
 func (*ListGroupsRequest) ProtoMessage() {}
 
 func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[14]
+	mi := &file_tracker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1264,7 @@ func (x *ListGroupsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupsRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{14}
+	return file_tracker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListGroupsRequest) GetGroup() string {
@@ -1202,7 +1300,7 @@ type StorageInfo struct {
 
 func (x *StorageInfo) Reset() {
 	*x = StorageInfo{}
-	mi := &file_tracker_proto_msgTypes[15]
+	mi := &file_tracker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1214,7 +1312,7 @@ func (x *StorageInfo) String() string {
 func (*StorageInfo) ProtoMessage() {}
 
 func (x *StorageInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[15]
+	mi := &file_tracker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1227,7 +1325,7 @@ func (x *StorageInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageInfo.ProtoReflect.Descriptor instead.
 func (*StorageInfo) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{15}
+	return file_tracker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StorageInfo) GetBrief() *StorageBrief {
@@ -1351,7 +1449,7 @@ type GroupInfo struct {
 
 func (x *GroupInfo) Reset() {
 	*x = GroupInfo{}
-	mi := &file_tracker_proto_msgTypes[16]
+	mi := &file_tracker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1461,7 @@ func (x *GroupInfo) String() string {
 func (*GroupInfo) ProtoMessage() {}
 
 func (x *GroupInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[16]
+	mi := &file_tracker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1474,7 @@ func (x *GroupInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInfo.ProtoReflect.Descriptor instead.
 func (*GroupInfo) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{16}
+	return file_tracker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GroupInfo) GetName() string {
@@ -1431,7 +1529,7 @@ type ListGroupsResponse struct {
 
 func (x *ListGroupsResponse) Reset() {
 	*x = ListGroupsResponse{}
-	mi := &file_tracker_proto_msgTypes[17]
+	mi := &file_tracker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1443,7 +1541,7 @@ func (x *ListGroupsResponse) String() string {
 func (*ListGroupsResponse) ProtoMessage() {}
 
 func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[17]
+	mi := &file_tracker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,7 +1554,7 @@ func (x *ListGroupsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupsResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{17}
+	return file_tracker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListGroupsResponse) GetGroups() []*GroupInfo {
@@ -1481,7 +1579,7 @@ type GetParametersRequest struct {
 
 func (x *GetParametersRequest) Reset() {
 	*x = GetParametersRequest{}
-	mi := &file_tracker_proto_msgTypes[18]
+	mi := &file_tracker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1591,7 @@ func (x *GetParametersRequest) String() string {
 func (*GetParametersRequest) ProtoMessage() {}
 
 func (x *GetParametersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[18]
+	mi := &file_tracker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1604,7 @@ func (x *GetParametersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetParametersRequest.ProtoReflect.Descriptor instead.
 func (*GetParametersRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{18}
+	return file_tracker_proto_rawDescGZIP(), []int{20}
 }
 
 type GetParametersResponse struct {
@@ -1520,7 +1618,7 @@ type GetParametersResponse struct {
 
 func (x *GetParametersResponse) Reset() {
 	*x = GetParametersResponse{}
-	mi := &file_tracker_proto_msgTypes[19]
+	mi := &file_tracker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1532,7 +1630,7 @@ func (x *GetParametersResponse) String() string {
 func (*GetParametersResponse) ProtoMessage() {}
 
 func (x *GetParametersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[19]
+	mi := &file_tracker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1545,7 +1643,7 @@ func (x *GetParametersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetParametersResponse.ProtoReflect.Descriptor instead.
 func (*GetParametersResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{19}
+	return file_tracker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetParametersResponse) GetParams() []*Parameter {
@@ -1573,7 +1671,7 @@ type DeleteStorageRequest struct {
 
 func (x *DeleteStorageRequest) Reset() {
 	*x = DeleteStorageRequest{}
-	mi := &file_tracker_proto_msgTypes[20]
+	mi := &file_tracker_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1683,7 @@ func (x *DeleteStorageRequest) String() string {
 func (*DeleteStorageRequest) ProtoMessage() {}
 
 func (x *DeleteStorageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[20]
+	mi := &file_tracker_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1696,7 @@ func (x *DeleteStorageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStorageRequest.ProtoReflect.Descriptor instead.
 func (*DeleteStorageRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{20}
+	return file_tracker_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *DeleteStorageRequest) GetGroup() string {
@@ -1623,7 +1721,7 @@ type DeleteStorageResponse struct {
 
 func (x *DeleteStorageResponse) Reset() {
 	*x = DeleteStorageResponse{}
-	mi := &file_tracker_proto_msgTypes[21]
+	mi := &file_tracker_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1733,7 @@ func (x *DeleteStorageResponse) String() string {
 func (*DeleteStorageResponse) ProtoMessage() {}
 
 func (x *DeleteStorageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[21]
+	mi := &file_tracker_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1746,7 @@ func (x *DeleteStorageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteStorageResponse.ProtoReflect.Descriptor instead.
 func (*DeleteStorageResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{21}
+	return file_tracker_proto_rawDescGZIP(), []int{23}
 }
 
 type TrackerInfoRequest struct {
@@ -1659,7 +1757,7 @@ type TrackerInfoRequest struct {
 
 func (x *TrackerInfoRequest) Reset() {
 	*x = TrackerInfoRequest{}
-	mi := &file_tracker_proto_msgTypes[22]
+	mi := &file_tracker_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1769,7 @@ func (x *TrackerInfoRequest) String() string {
 func (*TrackerInfoRequest) ProtoMessage() {}
 
 func (x *TrackerInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[22]
+	mi := &file_tracker_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1782,7 @@ func (x *TrackerInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackerInfoRequest.ProtoReflect.Descriptor instead.
 func (*TrackerInfoRequest) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{22}
+	return file_tracker_proto_rawDescGZIP(), []int{24}
 }
 
 type TrackerPeer struct {
@@ -1698,7 +1796,7 @@ type TrackerPeer struct {
 
 func (x *TrackerPeer) Reset() {
 	*x = TrackerPeer{}
-	mi := &file_tracker_proto_msgTypes[23]
+	mi := &file_tracker_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +1808,7 @@ func (x *TrackerPeer) String() string {
 func (*TrackerPeer) ProtoMessage() {}
 
 func (x *TrackerPeer) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[23]
+	mi := &file_tracker_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1723,7 +1821,7 @@ func (x *TrackerPeer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackerPeer.ProtoReflect.Descriptor instead.
 func (*TrackerPeer) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{23}
+	return file_tracker_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TrackerPeer) GetGrpcAddr() string {
@@ -1763,7 +1861,7 @@ type TrackerInfoResponse struct {
 
 func (x *TrackerInfoResponse) Reset() {
 	*x = TrackerInfoResponse{}
-	mi := &file_tracker_proto_msgTypes[24]
+	mi := &file_tracker_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1775,7 +1873,7 @@ func (x *TrackerInfoResponse) String() string {
 func (*TrackerInfoResponse) ProtoMessage() {}
 
 func (x *TrackerInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tracker_proto_msgTypes[24]
+	mi := &file_tracker_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1788,7 +1886,7 @@ func (x *TrackerInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackerInfoResponse.ProtoReflect.Descriptor instead.
 func (*TrackerInfoResponse) Descriptor() ([]byte, []int) {
-	return file_tracker_proto_rawDescGZIP(), []int{24}
+	return file_tracker_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TrackerInfoResponse) GetAddr() string {
@@ -1909,7 +2007,13 @@ const file_tracker_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x128\n" +
 	"\amembers\x18\x02 \x03(\v2\x1e.depot.tracker.v1.StorageBriefR\amembers\x12\x18\n" +
 	"\achanged\x18\x03 \x01(\bR\achanged\x12(\n" +
-	"\x10trunk_server_key\x18\x04 \x01(\tR\x0etrunkServerKey\")\n" +
+	"\x10trunk_server_key\x18\x04 \x01(\tR\x0etrunkServerKey\"E\n" +
+	"\fLeaveRequest\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
+	"\vstorage_key\x18\x02 \x01(\tR\n" +
+	"storageKey\"H\n" +
+	"\rLeaveResponse\x127\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\")\n" +
 	"\x11QueryStoreRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\"\x8e\x01\n" +
 	"\x12QueryStoreResponse\x12\x14\n" +
@@ -1990,7 +2094,7 @@ const file_tracker_proto_rawDesc = "" +
 	"\x16STORAGE_STATUS_OFFLINE\x10\x05\x12\x19\n" +
 	"\x15STORAGE_STATUS_ONLINE\x10\x06\x12\x19\n" +
 	"\x15STORAGE_STATUS_ACTIVE\x10\a\x12\x1b\n" +
-	"\x17STORAGE_STATUS_RECOVERY\x10\t2\xb1\x06\n" +
+	"\x17STORAGE_STATUS_RECOVERY\x10\t2\xfb\x06\n" +
 	"\x0eTrackerService\x12E\n" +
 	"\x04Join\x12\x1d.depot.tracker.v1.JoinRequest\x1a\x1e.depot.tracker.v1.JoinResponse\x12T\n" +
 	"\tHeartbeat\x12\".depot.tracker.v1.HeartbeatRequest\x1a#.depot.tracker.v1.HeartbeatResponse\x12W\n" +
@@ -2003,7 +2107,8 @@ const file_tracker_proto_rawDesc = "" +
 	"ListGroups\x12#.depot.tracker.v1.ListGroupsRequest\x1a$.depot.tracker.v1.ListGroupsResponse\x12`\n" +
 	"\rGetParameters\x12&.depot.tracker.v1.GetParametersRequest\x1a'.depot.tracker.v1.GetParametersResponse\x12`\n" +
 	"\rDeleteStorage\x12&.depot.tracker.v1.DeleteStorageRequest\x1a'.depot.tracker.v1.DeleteStorageResponse\x12Z\n" +
-	"\vTrackerInfo\x12$.depot.tracker.v1.TrackerInfoRequest\x1a%.depot.tracker.v1.TrackerInfoResponseB*Z(github.com/depotfs/depot/proto/trackerpbb\x06proto3"
+	"\vTrackerInfo\x12$.depot.tracker.v1.TrackerInfoRequest\x1a%.depot.tracker.v1.TrackerInfoResponse\x12H\n" +
+	"\x05Leave\x12\x1e.depot.tracker.v1.LeaveRequest\x1a\x1f.depot.tracker.v1.LeaveResponseB*Z(github.com/depotfs/depot/proto/trackerpbb\x06proto3"
 
 var (
 	file_tracker_proto_rawDescOnce sync.Once
@@ -2018,7 +2123,7 @@ func file_tracker_proto_rawDescGZIP() []byte {
 }
 
 var file_tracker_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tracker_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_tracker_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_tracker_proto_goTypes = []any{
 	(StorageStatus)(0),            // 0: depot.tracker.v1.StorageStatus
 	(*StorageBrief)(nil),          // 1: depot.tracker.v1.StorageBrief
@@ -2030,22 +2135,24 @@ var file_tracker_proto_goTypes = []any{
 	(*SyncProgress)(nil),          // 7: depot.tracker.v1.SyncProgress
 	(*HeartbeatRequest)(nil),      // 8: depot.tracker.v1.HeartbeatRequest
 	(*HeartbeatResponse)(nil),     // 9: depot.tracker.v1.HeartbeatResponse
-	(*QueryStoreRequest)(nil),     // 10: depot.tracker.v1.QueryStoreRequest
-	(*QueryStoreResponse)(nil),    // 11: depot.tracker.v1.QueryStoreResponse
-	(*QueryFileRequest)(nil),      // 12: depot.tracker.v1.QueryFileRequest
-	(*QueryFetchResponse)(nil),    // 13: depot.tracker.v1.QueryFetchResponse
-	(*QueryUpdateResponse)(nil),   // 14: depot.tracker.v1.QueryUpdateResponse
-	(*ListGroupsRequest)(nil),     // 15: depot.tracker.v1.ListGroupsRequest
-	(*StorageInfo)(nil),           // 16: depot.tracker.v1.StorageInfo
-	(*GroupInfo)(nil),             // 17: depot.tracker.v1.GroupInfo
-	(*ListGroupsResponse)(nil),    // 18: depot.tracker.v1.ListGroupsResponse
-	(*GetParametersRequest)(nil),  // 19: depot.tracker.v1.GetParametersRequest
-	(*GetParametersResponse)(nil), // 20: depot.tracker.v1.GetParametersResponse
-	(*DeleteStorageRequest)(nil),  // 21: depot.tracker.v1.DeleteStorageRequest
-	(*DeleteStorageResponse)(nil), // 22: depot.tracker.v1.DeleteStorageResponse
-	(*TrackerInfoRequest)(nil),    // 23: depot.tracker.v1.TrackerInfoRequest
-	(*TrackerPeer)(nil),           // 24: depot.tracker.v1.TrackerPeer
-	(*TrackerInfoResponse)(nil),   // 25: depot.tracker.v1.TrackerInfoResponse
+	(*LeaveRequest)(nil),          // 10: depot.tracker.v1.LeaveRequest
+	(*LeaveResponse)(nil),         // 11: depot.tracker.v1.LeaveResponse
+	(*QueryStoreRequest)(nil),     // 12: depot.tracker.v1.QueryStoreRequest
+	(*QueryStoreResponse)(nil),    // 13: depot.tracker.v1.QueryStoreResponse
+	(*QueryFileRequest)(nil),      // 14: depot.tracker.v1.QueryFileRequest
+	(*QueryFetchResponse)(nil),    // 15: depot.tracker.v1.QueryFetchResponse
+	(*QueryUpdateResponse)(nil),   // 16: depot.tracker.v1.QueryUpdateResponse
+	(*ListGroupsRequest)(nil),     // 17: depot.tracker.v1.ListGroupsRequest
+	(*StorageInfo)(nil),           // 18: depot.tracker.v1.StorageInfo
+	(*GroupInfo)(nil),             // 19: depot.tracker.v1.GroupInfo
+	(*ListGroupsResponse)(nil),    // 20: depot.tracker.v1.ListGroupsResponse
+	(*GetParametersRequest)(nil),  // 21: depot.tracker.v1.GetParametersRequest
+	(*GetParametersResponse)(nil), // 22: depot.tracker.v1.GetParametersResponse
+	(*DeleteStorageRequest)(nil),  // 23: depot.tracker.v1.DeleteStorageRequest
+	(*DeleteStorageResponse)(nil), // 24: depot.tracker.v1.DeleteStorageResponse
+	(*TrackerInfoRequest)(nil),    // 25: depot.tracker.v1.TrackerInfoRequest
+	(*TrackerPeer)(nil),           // 26: depot.tracker.v1.TrackerPeer
+	(*TrackerInfoResponse)(nil),   // 27: depot.tracker.v1.TrackerInfoResponse
 }
 var file_tracker_proto_depIdxs = []int32{
 	0,  // 0: depot.tracker.v1.StorageBrief.status:type_name -> depot.tracker.v1.StorageStatus
@@ -2056,41 +2163,44 @@ var file_tracker_proto_depIdxs = []int32{
 	7,  // 5: depot.tracker.v1.HeartbeatRequest.sync:type_name -> depot.tracker.v1.SyncProgress
 	0,  // 6: depot.tracker.v1.HeartbeatResponse.status:type_name -> depot.tracker.v1.StorageStatus
 	1,  // 7: depot.tracker.v1.HeartbeatResponse.members:type_name -> depot.tracker.v1.StorageBrief
-	1,  // 8: depot.tracker.v1.QueryStoreResponse.storage:type_name -> depot.tracker.v1.StorageBrief
-	1,  // 9: depot.tracker.v1.QueryFetchResponse.storages:type_name -> depot.tracker.v1.StorageBrief
-	1,  // 10: depot.tracker.v1.QueryUpdateResponse.storage:type_name -> depot.tracker.v1.StorageBrief
-	1,  // 11: depot.tracker.v1.StorageInfo.brief:type_name -> depot.tracker.v1.StorageBrief
-	6,  // 12: depot.tracker.v1.StorageInfo.disk:type_name -> depot.tracker.v1.DiskUsage
-	7,  // 13: depot.tracker.v1.StorageInfo.sync:type_name -> depot.tracker.v1.SyncProgress
-	16, // 14: depot.tracker.v1.GroupInfo.storages:type_name -> depot.tracker.v1.StorageInfo
-	17, // 15: depot.tracker.v1.ListGroupsResponse.groups:type_name -> depot.tracker.v1.GroupInfo
-	25, // 16: depot.tracker.v1.ListGroupsResponse.tracker:type_name -> depot.tracker.v1.TrackerInfoResponse
-	2,  // 17: depot.tracker.v1.GetParametersResponse.params:type_name -> depot.tracker.v1.Parameter
-	3,  // 18: depot.tracker.v1.GetParametersResponse.storage_ids:type_name -> depot.tracker.v1.StorageIDEntry
-	24, // 19: depot.tracker.v1.TrackerInfoResponse.peers:type_name -> depot.tracker.v1.TrackerPeer
-	4,  // 20: depot.tracker.v1.TrackerService.Join:input_type -> depot.tracker.v1.JoinRequest
-	8,  // 21: depot.tracker.v1.TrackerService.Heartbeat:input_type -> depot.tracker.v1.HeartbeatRequest
-	10, // 22: depot.tracker.v1.TrackerService.QueryStore:input_type -> depot.tracker.v1.QueryStoreRequest
-	12, // 23: depot.tracker.v1.TrackerService.QueryFetch:input_type -> depot.tracker.v1.QueryFileRequest
-	12, // 24: depot.tracker.v1.TrackerService.QueryUpdate:input_type -> depot.tracker.v1.QueryFileRequest
-	15, // 25: depot.tracker.v1.TrackerService.ListGroups:input_type -> depot.tracker.v1.ListGroupsRequest
-	19, // 26: depot.tracker.v1.TrackerService.GetParameters:input_type -> depot.tracker.v1.GetParametersRequest
-	21, // 27: depot.tracker.v1.TrackerService.DeleteStorage:input_type -> depot.tracker.v1.DeleteStorageRequest
-	23, // 28: depot.tracker.v1.TrackerService.TrackerInfo:input_type -> depot.tracker.v1.TrackerInfoRequest
-	5,  // 29: depot.tracker.v1.TrackerService.Join:output_type -> depot.tracker.v1.JoinResponse
-	9,  // 30: depot.tracker.v1.TrackerService.Heartbeat:output_type -> depot.tracker.v1.HeartbeatResponse
-	11, // 31: depot.tracker.v1.TrackerService.QueryStore:output_type -> depot.tracker.v1.QueryStoreResponse
-	13, // 32: depot.tracker.v1.TrackerService.QueryFetch:output_type -> depot.tracker.v1.QueryFetchResponse
-	14, // 33: depot.tracker.v1.TrackerService.QueryUpdate:output_type -> depot.tracker.v1.QueryUpdateResponse
-	18, // 34: depot.tracker.v1.TrackerService.ListGroups:output_type -> depot.tracker.v1.ListGroupsResponse
-	20, // 35: depot.tracker.v1.TrackerService.GetParameters:output_type -> depot.tracker.v1.GetParametersResponse
-	22, // 36: depot.tracker.v1.TrackerService.DeleteStorage:output_type -> depot.tracker.v1.DeleteStorageResponse
-	25, // 37: depot.tracker.v1.TrackerService.TrackerInfo:output_type -> depot.tracker.v1.TrackerInfoResponse
-	29, // [29:38] is the sub-list for method output_type
-	20, // [20:29] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	0,  // 8: depot.tracker.v1.LeaveResponse.status:type_name -> depot.tracker.v1.StorageStatus
+	1,  // 9: depot.tracker.v1.QueryStoreResponse.storage:type_name -> depot.tracker.v1.StorageBrief
+	1,  // 10: depot.tracker.v1.QueryFetchResponse.storages:type_name -> depot.tracker.v1.StorageBrief
+	1,  // 11: depot.tracker.v1.QueryUpdateResponse.storage:type_name -> depot.tracker.v1.StorageBrief
+	1,  // 12: depot.tracker.v1.StorageInfo.brief:type_name -> depot.tracker.v1.StorageBrief
+	6,  // 13: depot.tracker.v1.StorageInfo.disk:type_name -> depot.tracker.v1.DiskUsage
+	7,  // 14: depot.tracker.v1.StorageInfo.sync:type_name -> depot.tracker.v1.SyncProgress
+	18, // 15: depot.tracker.v1.GroupInfo.storages:type_name -> depot.tracker.v1.StorageInfo
+	19, // 16: depot.tracker.v1.ListGroupsResponse.groups:type_name -> depot.tracker.v1.GroupInfo
+	27, // 17: depot.tracker.v1.ListGroupsResponse.tracker:type_name -> depot.tracker.v1.TrackerInfoResponse
+	2,  // 18: depot.tracker.v1.GetParametersResponse.params:type_name -> depot.tracker.v1.Parameter
+	3,  // 19: depot.tracker.v1.GetParametersResponse.storage_ids:type_name -> depot.tracker.v1.StorageIDEntry
+	26, // 20: depot.tracker.v1.TrackerInfoResponse.peers:type_name -> depot.tracker.v1.TrackerPeer
+	4,  // 21: depot.tracker.v1.TrackerService.Join:input_type -> depot.tracker.v1.JoinRequest
+	8,  // 22: depot.tracker.v1.TrackerService.Heartbeat:input_type -> depot.tracker.v1.HeartbeatRequest
+	12, // 23: depot.tracker.v1.TrackerService.QueryStore:input_type -> depot.tracker.v1.QueryStoreRequest
+	14, // 24: depot.tracker.v1.TrackerService.QueryFetch:input_type -> depot.tracker.v1.QueryFileRequest
+	14, // 25: depot.tracker.v1.TrackerService.QueryUpdate:input_type -> depot.tracker.v1.QueryFileRequest
+	17, // 26: depot.tracker.v1.TrackerService.ListGroups:input_type -> depot.tracker.v1.ListGroupsRequest
+	21, // 27: depot.tracker.v1.TrackerService.GetParameters:input_type -> depot.tracker.v1.GetParametersRequest
+	23, // 28: depot.tracker.v1.TrackerService.DeleteStorage:input_type -> depot.tracker.v1.DeleteStorageRequest
+	25, // 29: depot.tracker.v1.TrackerService.TrackerInfo:input_type -> depot.tracker.v1.TrackerInfoRequest
+	10, // 30: depot.tracker.v1.TrackerService.Leave:input_type -> depot.tracker.v1.LeaveRequest
+	5,  // 31: depot.tracker.v1.TrackerService.Join:output_type -> depot.tracker.v1.JoinResponse
+	9,  // 32: depot.tracker.v1.TrackerService.Heartbeat:output_type -> depot.tracker.v1.HeartbeatResponse
+	13, // 33: depot.tracker.v1.TrackerService.QueryStore:output_type -> depot.tracker.v1.QueryStoreResponse
+	15, // 34: depot.tracker.v1.TrackerService.QueryFetch:output_type -> depot.tracker.v1.QueryFetchResponse
+	16, // 35: depot.tracker.v1.TrackerService.QueryUpdate:output_type -> depot.tracker.v1.QueryUpdateResponse
+	20, // 36: depot.tracker.v1.TrackerService.ListGroups:output_type -> depot.tracker.v1.ListGroupsResponse
+	22, // 37: depot.tracker.v1.TrackerService.GetParameters:output_type -> depot.tracker.v1.GetParametersResponse
+	24, // 38: depot.tracker.v1.TrackerService.DeleteStorage:output_type -> depot.tracker.v1.DeleteStorageResponse
+	27, // 39: depot.tracker.v1.TrackerService.TrackerInfo:output_type -> depot.tracker.v1.TrackerInfoResponse
+	11, // 40: depot.tracker.v1.TrackerService.Leave:output_type -> depot.tracker.v1.LeaveResponse
+	31, // [31:41] is the sub-list for method output_type
+	21, // [21:31] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_tracker_proto_init() }
@@ -2104,7 +2214,7 @@ func file_tracker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tracker_proto_rawDesc), len(file_tracker_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,7 @@ const (
 	TrackerService_GetParameters_FullMethodName = "/depot.tracker.v1.TrackerService/GetParameters"
 	TrackerService_DeleteStorage_FullMethodName = "/depot.tracker.v1.TrackerService/DeleteStorage"
 	TrackerService_TrackerInfo_FullMethodName   = "/depot.tracker.v1.TrackerService/TrackerInfo"
+	TrackerService_Leave_FullMethodName         = "/depot.tracker.v1.TrackerService/Leave"
 )
 
 // TrackerServiceClient is the client API for TrackerService service.
@@ -65,6 +66,11 @@ type TrackerServiceClient interface {
 	// TrackerInfo describes this tracker: trackers call it on addresses learned from storages to
 	// find each other's gossip and raft addresses.
 	TrackerInfo(ctx context.Context, in *TrackerInfoRequest, opts ...grpc.CallOption) (*TrackerInfoResponse, error)
+	// Leave tells this tracker that a storage is stopping: an ACTIVE or ONLINE storage is
+	// OFFLINE at once instead of check_active_interval after its last heartbeat, so clients are
+	// no longer sent to it. Its next Heartbeat (or Join) brings it back as usual. Like
+	// heartbeats, a storage sends it to every tracker. An unknown storage_key is NOT_FOUND.
+	Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error)
 }
 
 type trackerServiceClient struct {
@@ -165,6 +171,16 @@ func (c *trackerServiceClient) TrackerInfo(ctx context.Context, in *TrackerInfoR
 	return out, nil
 }
 
+func (c *trackerServiceClient) Leave(ctx context.Context, in *LeaveRequest, opts ...grpc.CallOption) (*LeaveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaveResponse)
+	err := c.cc.Invoke(ctx, TrackerService_Leave_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TrackerServiceServer is the server API for TrackerService service.
 // All implementations must embed UnimplementedTrackerServiceServer
 // for forward compatibility.
@@ -192,6 +208,11 @@ type TrackerServiceServer interface {
 	// TrackerInfo describes this tracker: trackers call it on addresses learned from storages to
 	// find each other's gossip and raft addresses.
 	TrackerInfo(context.Context, *TrackerInfoRequest) (*TrackerInfoResponse, error)
+	// Leave tells this tracker that a storage is stopping: an ACTIVE or ONLINE storage is
+	// OFFLINE at once instead of check_active_interval after its last heartbeat, so clients are
+	// no longer sent to it. Its next Heartbeat (or Join) brings it back as usual. Like
+	// heartbeats, a storage sends it to every tracker. An unknown storage_key is NOT_FOUND.
+	Leave(context.Context, *LeaveRequest) (*LeaveResponse, error)
 	mustEmbedUnimplementedTrackerServiceServer()
 }
 
@@ -228,6 +249,9 @@ func (UnimplementedTrackerServiceServer) DeleteStorage(context.Context, *DeleteS
 }
 func (UnimplementedTrackerServiceServer) TrackerInfo(context.Context, *TrackerInfoRequest) (*TrackerInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TrackerInfo not implemented")
+}
+func (UnimplementedTrackerServiceServer) Leave(context.Context, *LeaveRequest) (*LeaveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leave not implemented")
 }
 func (UnimplementedTrackerServiceServer) mustEmbedUnimplementedTrackerServiceServer() {}
 func (UnimplementedTrackerServiceServer) testEmbeddedByValue()                        {}
@@ -412,6 +436,24 @@ func _TrackerService_TrackerInfo_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TrackerService_Leave_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TrackerServiceServer).Leave(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TrackerService_Leave_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TrackerServiceServer).Leave(ctx, req.(*LeaveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // TrackerService_ServiceDesc is the grpc.ServiceDesc for TrackerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -454,6 +496,10 @@ var TrackerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TrackerInfo",
 			Handler:    _TrackerService_TrackerInfo_Handler,
+		},
+		{
+			MethodName: "Leave",
+			Handler:    _TrackerService_Leave_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
