@@ -60,9 +60,9 @@
 //
 // *Coordinator has the methods of tracker.Coordinator, but Peers returns
 // []consensus.Peer (same fields as tracker.Peer, a distinct type), so the
-// wiring code converts in a one-method adapter. SetExpect, GossipAddr and
-// RaftAddr are extra methods for the tracker (TrackerInfo, storages'
-// tracker lists).
+// wiring code converts in a one-method adapter. SetExpect, GossipAddr,
+// RaftAddr and WaitLeader are extra methods for the tracker (TrackerInfo,
+// storages' tracker lists, decisions asked for during an election).
 //
 // # Testing
 //

@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -67,6 +68,35 @@ func (c *Coordinator) LeaderAddr() (string, bool) {
 		return "", false
 	}
 	return p.GRPCAddr, true
+}
+
+// WaitLeader returns the leader's gRPC address, this tracker's own when it
+// is the established leader, waiting through a leaderless window: after a
+// leader is lost the others notice within a heartbeat timeout and elect one
+// within a few election timeouts. It returns at once while a leader is
+// known, and gives up with ErrNotLeader when ctx ends or after
+// Timers.leaderWait.
+func (c *Coordinator) WaitLeader(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timers.leaderWait())
+	defer cancel()
+	tick := time.NewTicker(c.timers.Heartbeat / 10)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		if c.IsLeader() {
+			return c.cfg.GRPCAddr, nil
+		}
+		if addr, ok := c.LeaderAddr(); ok && addr != c.cfg.GRPCAddr {
+			return addr, nil
+		}
+		select {
+		case <-c.ctx.Done():
+			return "", ErrClosed
+		case <-ctx.Done():
+			return "", fmt.Errorf("%w (waited %v)", c.notLeader(), time.Since(start).Round(time.Millisecond))
+		case <-tick.C:
+		}
+	}
 }
 
 // notLeader explains why this tracker cannot take a decision.

@@ -1,6 +1,8 @@
 package consensus
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -18,7 +20,8 @@ func voterCount(nd *node) int {
 // A fresh cluster's first leader is reported only once its term is
 // established, that is once the bootstrap configuration is on a majority:
 // cut off at the first moment it reports IsLeader, it must leave the
-// others able to elect a leader.
+// others able to elect a leader, and WaitLeader on either side must tell
+// what it knows.
 func TestCutAtFirstReportedLeader(t *testing.T) {
 	cl := newCluster(t, 68, 3, 3)
 	var first *node
@@ -44,7 +47,19 @@ func TestCutAtFirstReportedLeader(t *testing.T) {
 		t.Fatalf("%s reported IsLeader with the configuration on %d of 3 trackers", first.host, with)
 	}
 
-	waitOneLeader(t, others(cl.nodes, first))
+	majority := others(cl.nodes, first)
+	next := waitOneLeader(t, majority)
+	for _, nd := range majority {
+		if addr, err := nd.c.WaitLeader(t.Context()); err != nil || addr != next.grpc {
+			t.Errorf("WaitLeader on %s = %q, %v; want %s", nd.host, addr, err, next.grpc)
+		}
+	}
+	waitFor(t, "the cut-off leader to step down", func() bool { return !first.c.IsLeader() })
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if addr, err := first.c.WaitLeader(ctx); !errors.Is(err, ErrNotLeader) {
+		t.Errorf("WaitLeader on the cut-off tracker = %q, %v; want ErrNotLeader", addr, err)
+	}
 
 	cl.net.cut(nil)
 	waitOneLeader(t, cl.nodes)
