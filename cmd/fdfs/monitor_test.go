@@ -96,3 +96,42 @@ func TestTrackerCommands(t *testing.T) {
 		t.Errorf("delete-storage with one argument: exit %d", r.code())
 	}
 }
+
+// delete-storage asked while the trackers are electing a leader is answered once one is
+// elected: the two trackers are cut apart until neither knows a leader, then joined again,
+// and the command comes at once, before the election can have ended.
+func TestDeleteStorageDuringElection(t *testing.T) {
+	c := testcluster.Start(t, testcluster.Options{Trackers: 2, Groups: []string{"group1"}})
+	c.Eventually("a leader", 30*time.Second, func() error {
+		if l := c.Leaders(); len(l) != 1 {
+			return fmt.Errorf("%d leaders", len(l))
+		}
+		return nil
+	})
+	down := c.Storages[1]
+	down.Stop()
+	c.Eventually("the stopped storage OFFLINE on both trackers", 10*time.Second, func() error {
+		for _, tr := range c.Trackers {
+			if st, err := c.Statuses(tr); err != nil || st[down.Key()] != "OFFLINE" {
+				return fmt.Errorf("tracker %s: %v, %v", tr.Addr, st, err)
+			}
+		}
+		return nil
+	})
+	c.Partition([]int{0}, []int{1})
+	c.Eventually("no tracker to know a leader", 30*time.Second, func() error {
+		for _, tr := range c.Trackers {
+			if a, ok := tr.Server().Coordinator().LeaderAddr(); ok {
+				return fmt.Errorf("tracker %s names %s", tr.Addr, a)
+			}
+		}
+		return nil
+	})
+	c.Heal()
+	start := time.Now()
+	out := mustRun(t, "", "-tracker", strings.Join(c.TrackerAddrs(), ","), "delete-storage", "group1", down.Key())
+	if !strings.Contains(out, "deleted storage "+down.Key()) {
+		t.Errorf("delete-storage printed %q", out)
+	}
+	t.Logf("answered %v after the heal", time.Since(start).Round(time.Millisecond))
+}

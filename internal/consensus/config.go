@@ -63,6 +63,12 @@ func FastTimers() Timers {
 	}
 }
 
+// leaderWait bounds how long WaitLeader waits through a leaderless window:
+// followers notice a lost leader within two heartbeat timeouts (Raft
+// randomizes each in [timeout, 2×timeout)), and an election takes one
+// election timeout (up to two) per round; this leaves room for two rounds.
+func (t Timers) leaderWait() time.Duration { return 2*t.Heartbeat + 4*t.Election }
+
 func (t Timers) withDefaults() Timers {
 	def := Timers{
 		Heartbeat:   time.Second,

@@ -55,6 +55,8 @@ type Coordinator struct {
 	peers      map[string]peerRecord       // by node ID: gossip, gRPC and Raft addresses
 	seeds      map[string]bool             // gRPC addresses from AddPeers
 	failing    map[raft.ServerID]time.Time // last failed heartbeat, until resumed
+	readyTerm  uint64                      // term whose barrier this node committed as leader
+	settling   bool                        // a barrier is in flight (see establish)
 	joining    bool
 	lastRejoin time.Time
 	closed     bool
@@ -120,51 +122,6 @@ func (c *Coordinator) RaftAddr() string { return c.raftAddr }
 // NodeID returns this tracker's node ID.
 func (c *Coordinator) NodeID() string { return c.id }
 
-// IsLeader reports whether this tracker is the Raft leader and still hears
-// from a quorum: a leader cut off from the majority stops reporting true as
-// soon as its heartbeats to a quorum fail, before Raft's lease expires.
-func (c *Coordinator) IsLeader() bool {
-	if c.raft.State() != raft.Leader {
-		return false
-	}
-	cf := c.raft.GetConfiguration()
-	if cf.Error() != nil {
-		return false
-	}
-	voters, reached := 0, 0
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range cf.Configuration().Servers {
-		if s.Suffrage != raft.Voter {
-			continue
-		}
-		voters++
-		failed, ok := c.failing[s.ID]
-		if s.ID == raft.ServerID(c.id) || !ok || time.Since(failed) > 3*c.timers.Heartbeat {
-			reached++
-		}
-	}
-	return reached > voters/2
-}
-
-// LeaderAddr returns the leader tracker's gRPC address, if a leader is known.
-func (c *Coordinator) LeaderAddr() (string, bool) {
-	_, id := c.raft.LeaderWithID()
-	if id == "" {
-		return "", false
-	}
-	if string(id) == c.id {
-		return c.cfg.GRPCAddr, true
-	}
-	c.mu.Lock()
-	p, ok := c.peers[string(id)]
-	c.mu.Unlock()
-	if !ok || p.GRPCAddr == "" {
-		return "", false
-	}
-	return p.GRPCAddr, true
-}
-
 // Propose replicates cmd through the Raft log; it returns once the command
 // is committed and applied on this (the leader's) Applier, with the
 // Applier's error. On a follower it returns ErrNotLeader naming the leader.
@@ -173,12 +130,7 @@ func (c *Coordinator) Propose(ctx context.Context, cmd []byte) error {
 		return fmt.Errorf("consensus: propose: %w", err)
 	}
 	if !c.IsLeader() {
-		if addr, ok := c.LeaderAddr(); ok && addr != c.cfg.GRPCAddr {
-			return fmt.Errorf("%w: leader is %s", ErrNotLeader, addr)
-		} else if ok {
-			return fmt.Errorf("%w: this tracker lost contact with a quorum", ErrNotLeader)
-		}
-		return fmt.Errorf("%w: no leader elected", ErrNotLeader)
+		return c.notLeader()
 	}
 	timeout := 10 * c.timers.Heartbeat
 	if dl, ok := ctx.Deadline(); ok {

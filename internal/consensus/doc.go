@@ -15,6 +15,17 @@
 // Raft's own leader lease, [Coordinator.IsLeader] turns false as soon as
 // the leader's heartbeats to a quorum of voters fail.
 //
+// A node that wins a vote is not reported as leader at once: it first
+// commits and applies a barrier in its new term (as Consul does on
+// election). Only then is its log, the cluster configuration included, on
+// a majority, and its Applier up to date with every earlier decision; a
+// leader reported before that may not outlive a partition. That matters
+// most right after bootstrap, when the configuration exists only on the
+// bootstrapping tracker: cut off before it replicated it, that tracker
+// leaves a majority that knows no voters and cannot elect until the
+// partition heals. That window remains (see maybeBootstrap), but nobody is
+// told of a leader inside it.
+//
 // # Discovery and bootstrap
 //
 // Trackers that are not told about each other learn each other's gRPC
@@ -49,9 +60,9 @@
 //
 // *Coordinator has the methods of tracker.Coordinator, but Peers returns
 // []consensus.Peer (same fields as tracker.Peer, a distinct type), so the
-// wiring code converts in a one-method adapter. SetExpect, GossipAddr and
-// RaftAddr are extra methods for the tracker (TrackerInfo, storages'
-// tracker lists).
+// wiring code converts in a one-method adapter. SetExpect, GossipAddr,
+// RaftAddr and WaitLeader are extra methods for the tracker (TrackerInfo,
+// storages' tracker lists, decisions asked for during an election).
 //
 // # Testing
 //

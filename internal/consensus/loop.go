@@ -41,7 +41,8 @@ func (c *Coordinator) loop() {
 	}
 }
 
-// watch tracks which voters the leader fails to heartbeat (for IsLeader).
+// watch tracks which voters the leader fails to heartbeat (for IsLeader)
+// and wakes the loop on leader changes.
 func (c *Coordinator) watch(ch <-chan raft.Observation) {
 	defer c.wg.Done()
 	for {
@@ -49,6 +50,7 @@ func (c *Coordinator) watch(ch <-chan raft.Observation) {
 		case <-c.ctx.Done():
 			return
 		case o := <-ch:
+			newLeader := false
 			c.mu.Lock()
 			switch d := o.Data.(type) {
 			case raft.FailedHeartbeatObservation:
@@ -57,20 +59,26 @@ func (c *Coordinator) watch(ch <-chan raft.Observation) {
 				delete(c.failing, d.PeerID)
 			case raft.LeaderObservation:
 				clear(c.failing)
+				newLeader = true
 			}
 			c.mu.Unlock()
+			if newLeader {
+				c.nudge() // if this node won, the loop establishes its term now
+			}
 		}
 	}
 }
 
 // reconcile publishes this node's Raft state, bootstraps a fresh cluster
-// when enough trackers are present, adds new trackers as voters when
-// leader, and (re)joins trackers that gossip does not see.
+// when enough trackers are present, establishes a newly won term and adds
+// new trackers as voters when leader, and (re)joins trackers that gossip
+// does not see.
 func (c *Coordinator) reconcile() {
 	bootstrapped := c.publishState()
 	if !bootstrapped {
 		c.maybeBootstrap()
 	}
+	c.maybeEstablish()
 	if c.raft.State() == raft.Leader {
 		c.addVoters()
 	}

@@ -32,6 +32,16 @@ type Peer = consensus.Peer
 // length of the storages' tracker_server lists.
 type expecter interface{ SetExpect(n int) }
 
+// leaderWaiter is a Coordinator that can wait through a leaderless window (an election in
+// progress) for a leader. WaitLeader returns the leader's gRPC address, this tracker's own
+// when it leads, or an error once ctx ends or an election should have ended; it returns at
+// once while a leader is known.
+type leaderWaiter interface {
+	WaitLeader(ctx context.Context) (grpcAddr string, err error)
+}
+
+var _ leaderWaiter = (*consensus.Coordinator)(nil)
+
 // addPeers hands the tracker_server list a storage reported to the coordinator.
 func (s *Server) addPeers(list []string) {
 	if len(list) == 0 {

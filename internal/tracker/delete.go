@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -46,9 +47,14 @@ const forwardedKey = "depot-forwarded"
 
 // DeleteStorage removes a storage that is not ACTIVE or ONLINE. Only the leader decides: a
 // follower passes the call on to the leader, or fails naming the leader when it cannot.
+// While no leader is known (an election in progress) it first waits for one, as far as the
+// coordinator can and ctx allows, so that a client sees a leaderless window as a slower
+// answer rather than an error.
 func (s *Server) DeleteStorage(ctx context.Context, req *trackerpb.DeleteStorageRequest) (*trackerpb.DeleteStorageResponse, error) {
 	if !s.coord.IsLeader() {
-		return s.forwardDelete(ctx, req)
+		if leads, err := s.awaitLeader(ctx); !leads {
+			return s.forwardDelete(ctx, req, err)
+		}
 	}
 	if err := s.deleteStorage(ctx, req.GetGroup(), req.GetStorageKey()); err != nil {
 		return nil, toStatus(err)
@@ -56,12 +62,36 @@ func (s *Server) DeleteStorage(ctx context.Context, req *trackerpb.DeleteStorage
 	return &trackerpb.DeleteStorageResponse{}, nil
 }
 
-// forwardDelete passes a DeleteStorage call on to the leader.
-func (s *Server) forwardDelete(ctx context.Context, req *trackerpb.DeleteStorageRequest) (*trackerpb.DeleteStorageResponse, error) {
+// awaitLeader waits, when the coordinator can, until a leader is known, and reports whether
+// this tracker is it; the error says why no leader is known.
+func (s *Server) awaitLeader(ctx context.Context) (bool, error) {
+	w, ok := s.coord.(leaderWaiter)
+	if !ok {
+		return false, nil
+	}
+	start := time.Now()
+	leader, err := w.WaitLeader(ctx)
+	// Without an election to wait for WaitLeader returns within microseconds.
+	if waited := time.Since(start); waited > time.Millisecond {
+		s.log.Info("waited for a leader", "leader", leader, "waited", waited.Round(time.Millisecond), "err", err)
+	}
+	if err != nil {
+		return false, err
+	}
+	return s.coord.IsLeader(), nil
+}
+
+// forwardDelete passes a DeleteStorage call on to the leader; why is awaitLeader's reason
+// when no leader is known.
+func (s *Server) forwardDelete(ctx context.Context, req *trackerpb.DeleteStorageRequest, why error) (*trackerpb.DeleteStorageResponse, error) {
 	leader, ok := s.coord.LeaderAddr()
 	md, _ := metadata.FromIncomingContext(ctx)
 	if !ok || leader == "" || leader == s.cfg.Addr || len(md.Get(forwardedKey)) > 0 {
-		return nil, toStatus(fmt.Errorf("%w: delete storage %s/%s: leader is %q", ErrNotLeader, req.GetGroup(), req.GetStorageKey(), leader))
+		err := fmt.Errorf("%w: delete storage %s/%s: leader is %q", ErrNotLeader, req.GetGroup(), req.GetStorageKey(), leader)
+		if why != nil {
+			err = fmt.Errorf("%w (%v)", err, why)
+		}
+		return nil, toStatus(err)
 	}
 	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +102,111 @@ func TestDeleteOnFollower(t *testing.T) {
 	}
 	if got := leader.status("g1", a); got != "DELETED" {
 		t.Fatalf("on the leader: %s", got)
+	}
+}
+
+// electing is a Coordinator in a leaderless window: WaitLeader ends the election with
+// winner (this tracker's address, another's, or "" for no leader within the wait).
+type electing struct {
+	self, winner string
+	a            Applier
+
+	mu      sync.Mutex
+	elected bool
+	waits   int
+}
+
+func (c *electing) IsLeader() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.elected && c.winner == c.self
+}
+
+func (c *electing) LeaderAddr() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.elected {
+		return "", false
+	}
+	return c.winner, c.winner != ""
+}
+
+func (c *electing) WaitLeader(context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits++
+	if c.winner == "" {
+		return "", errors.New("no leader elected")
+	}
+	c.elected = true
+	return c.winner, nil
+}
+
+func (c *electing) Propose(_ context.Context, cmd []byte) error {
+	if !c.IsLeader() {
+		return errors.New("not leader")
+	}
+	return c.a.Apply(cmd)
+}
+
+func (c *electing) AddPeers([]string) {}
+func (c *electing) Peers() []Peer     { return nil }
+func (c *electing) Close() error      { return nil }
+
+func TestDeleteWaitsForAnElection(t *testing.T) {
+	leader := start(t, nil)
+	offline := func(e *env, host string) string {
+		key := e.join("g1", host, nil).GetStorageKey()
+		e.clock.Add(time.Minute)
+		e.srv.Sweep()
+		return key
+	}
+	tests := []struct {
+		name   string
+		winner string // "self" for the tracker asked
+		want   codes.Code
+	}{
+		{"this tracker elected", "self", codes.OK},
+		{"another tracker elected", leader.addr, codes.OK},
+		{"no leader within the wait", "", codes.FailedPrecondition},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var co *electing
+			e := start(t, func(c *Config) {
+				c.NewCoordinator = func(a Applier) (Coordinator, error) {
+					co = &electing{self: c.Addr, winner: tt.winner, a: a}
+					if tt.winner == "self" {
+						co.winner = c.Addr
+					}
+					return co, nil
+				}
+			})
+			host := fmt.Sprintf("127.0.0.%d", 10+i)
+			key := offline(e, host)
+			if tt.winner == leader.addr {
+				key = offline(leader, host)
+			}
+			_, err := e.cli.DeleteStorage(e.ctx(), &trackerpb.DeleteStorageRequest{Group: "g1", StorageKey: key})
+			wantCode(t, err, tt.want)
+			if co.waits != 1 {
+				t.Errorf("WaitLeader called %d times; want 1", co.waits)
+			}
+			switch tt.winner {
+			case "self":
+				if got := e.status("g1", key); got != "DELETED" {
+					t.Errorf("on the elected tracker: %s", got)
+				}
+			case leader.addr:
+				if got := leader.status("g1", key); got != "DELETED" {
+					t.Errorf("on the elected leader: %s", got)
+				}
+			default:
+				if msg := status.Convert(err).Message(); !strings.Contains(msg, "no leader elected") {
+					t.Errorf("message %q does not give the reason", msg)
+				}
+			}
+		})
 	}
 }
 
