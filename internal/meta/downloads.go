@@ -2,10 +2,12 @@ package meta
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // DownloadStore is a storage node's download accounting in one bbolt file: the acknowledged
@@ -24,15 +26,28 @@ type Event struct {
 
 // OpenDownloads opens or creates the file at path.
 func OpenDownloads(path string, opts Options) (*DownloadStore, error) {
+	b, err := openWith(path, opts, downloadBuckets)
+	if err != nil {
+		return nil, err
+	}
+	return &DownloadStore{db: b}, nil
+}
+
+// openWith opens or creates a bbolt file at path with buckets. A file another process holds
+// past opts.Timeout (5 s) is ErrLocked.
+func openWith(path string, opts Options, buckets [][]byte) (*bolt.DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("meta: open %s: %w (another process has it open)", path, ErrLocked)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("meta: open %s: %w", path, err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range downloadBuckets {
+		for _, name := range buckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -43,7 +58,7 @@ func OpenDownloads(path string, opts Options) (*DownloadStore, error) {
 		b.Close()
 		return nil, fmt.Errorf("meta: %s: %w", path, err)
 	}
-	return &DownloadStore{db: b}, nil
+	return b, nil
 }
 
 // Close closes the file.

@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 )
 
 // StatsStore is a storage node's daily statistics in one bbolt file: counters per (day, key),
@@ -35,27 +33,9 @@ type StatsRow struct {
 
 // OpenStats opens or creates the file at path.
 func OpenStats(path string, opts Options) (*StatsStore, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("meta: open %s: %w (another process has it open)", path, ErrLocked)
-	}
+	b, err := openWith(path, opts, statsBuckets)
 	if err != nil {
-		return nil, fmt.Errorf("meta: open %s: %w", path, err)
-	}
-	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range statsBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Close()
-		return nil, fmt.Errorf("meta: %s: %w", path, err)
+		return nil, err
 	}
 	return &StatsStore{db: b}, nil
 }
