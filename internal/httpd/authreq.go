@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 )
@@ -69,23 +68,12 @@ type authorizer struct {
 }
 
 func newAuthorizer(c AuthRequestConfig, now func() time.Time, log *slog.Logger) *authorizer {
-	d := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
 	a := &authorizer{
 		url:     c.URL,
 		timeout: c.Timeout,
 		log:     log,
-		client: &http.Client{
-			Transport: &http.Transport{
-				DialContext:            d.DialContext,
-				MaxIdleConns:           256,
-				MaxIdleConnsPerHost:    64,
-				IdleConnTimeout:        90 * time.Second,
-				MaxResponseHeaderBytes: authHeaderMax,
-				DisableCompression:     true,
-			},
-			// A redirect is not an answer: it ends as "anything else", 503.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		// A redirect is not an answer: it ends as "anything else", 503.
+		client: upstreamClient(c.Timeout, func(t *http.Transport) { t.MaxResponseHeaderBytes = authHeaderMax }),
 	}
 	if c.CacheTTL > 0 {
 		a.cache = newAuthCache(c.CacheTTL, c.CacheMax, now)

@@ -65,7 +65,9 @@ func (u *userLimits) get(user string, bps int64, now time.Time) *rate.Limiter {
 	return ul.lim
 }
 
-// sweep drops idle buckets, or when none is idle the least recently used tenth.
+// sweep drops idle buckets, or when none is idle a tenth of them, in one pass (map order is
+// random, so which tenth is arbitrary): a flood of distinct users costs one pass per
+// maxUsers/10 new users, not one per user.
 func (u *userLimits) sweep(now time.Time) {
 	for k, ul := range u.users {
 		if now.Sub(ul.used) > userIdle {
@@ -73,15 +75,11 @@ func (u *userLimits) sweep(now time.Time) {
 			u.evicted++
 		}
 	}
-	for len(u.users) >= maxUsers {
-		var oldest string
-		var at time.Time
-		for k, ul := range u.users {
-			if oldest == "" || ul.used.Before(at) {
-				oldest, at = k, ul.used
-			}
+	for k := range u.users {
+		if len(u.users) < maxUsers-maxUsers/10 {
+			break
 		}
-		delete(u.users, oldest)
+		delete(u.users, k)
 		u.evicted++
 	}
 }

@@ -192,3 +192,25 @@ func TestSignedUsersBehindNAT(t *testing.T) {
 		}
 	}
 }
+
+// TestUserLimitsBounded: a flood of distinct users keeps at most maxUsers buckets, evicting a
+// tenth at a time rather than scanning for one per new user.
+func TestUserLimitsBounded(t *testing.T) {
+	var u userLimits
+	now := time.Now()
+	for i := range maxUsers + maxUsers/5 {
+		u.get(fmt.Sprintf("user-%d", i), 1<<20, now)
+	}
+	if n := len(u.users); n > maxUsers {
+		t.Fatalf("%d buckets held, want at most %d", n, maxUsers)
+	}
+	if u.evicted < maxUsers/10 {
+		t.Errorf("evicted %d, want at least a tenth of %d", u.evicted, maxUsers)
+	}
+	// Idle buckets go first.
+	u.get("fresh", 1<<20, now.Add(2*userIdle))
+	u.sweep(now.Add(2 * userIdle))
+	if _, ok := u.users["fresh"]; !ok || len(u.users) != 1 {
+		t.Errorf("after a sweep past the idle time: %d buckets, fresh kept %v", len(u.users), ok)
+	}
+}

@@ -137,23 +137,32 @@ func forwardedFor(r *http.Request) (ip, xff string, ok bool) {
 
 // newProxyClient returns the pooled keep-alive client used to fetch from source nodes.
 func newProxyClient(c Config) *http.Client {
-	rt := c.ProxyTransport
-	if rt == nil {
-		d := &net.Dialer{Timeout: c.ProxyTimeout, KeepAlive: 30 * time.Second}
-		rt = &http.Transport{
-			DialContext:           d.DialContext,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   64,
-			IdleConnTimeout:       90 * time.Second,
-			ResponseHeaderTimeout: c.ProxyTimeout,
-			DisableCompression:    true, // pass bytes through untouched
-		}
+	if c.ProxyTransport != nil {
+		return &http.Client{Transport: c.ProxyTransport, CheckRedirect: noRedirects}
 	}
-	return &http.Client{
-		Transport:     rt,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	return upstreamClient(c.ProxyTimeout, func(t *http.Transport) { t.ResponseHeaderTimeout = c.ProxyTimeout })
 }
+
+// upstreamClient is a keep-alive client for the node's outbound HTTP (source nodes, the auth
+// service, the X-Accel app): connecting bounded by connect, redirects not followed, bodies
+// passed untouched (no compression); tune adjusts the transport.
+func upstreamClient(connect time.Duration, tune func(*http.Transport)) *http.Client {
+	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		DialContext:         d.DialContext,
+		MaxIdleConns:        256,
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	if tune != nil {
+		tune(t)
+	}
+	return &http.Client{Transport: t, CheckRedirect: noRedirects}
+}
+
+// noRedirects makes a client return a 3xx answer instead of following it.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -90,22 +89,12 @@ type xaccelApp struct {
 }
 
 func newXAccelApp(c XAccelConfig, log *slog.Logger) *xaccelApp {
-	d := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
 	return &xaccelApp{
 		prefix:  c.Prefix,
 		base:    strings.TrimSuffix(c.Upstream, "/"),
 		timeout: c.Timeout,
 		log:     log,
-		client: &http.Client{
-			Transport: &http.Transport{
-				DialContext:         d.DialContext,
-				MaxIdleConns:        256,
-				MaxIdleConnsPerHost: 64,
-				IdleConnTimeout:     90 * time.Second,
-				DisableCompression:  true, // pass bytes through untouched
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client:  upstreamClient(c.Timeout, nil),
 	}
 }
 
