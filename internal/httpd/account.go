@@ -105,10 +105,7 @@ func (t *tally) Acked(acked int64) {
 
 // delivery fills the accounting record of a response to r carrying t's parts of id.
 func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
+	host := clientHost(r)
 	user := gr.user
 	if user == "" {
 		user = host
@@ -119,4 +116,13 @@ func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
 	for _, p := range t.parts {
 		t.d.Sent = append(t.d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
 	}
+}
+
+// clientHost is the host part of r.RemoteAddr (all of it when it is not host:port).
+func clientHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -3,7 +3,6 @@ package httpd
 import (
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -210,11 +209,7 @@ func (h *Handler) pacerFor(gr *grant, r *http.Request) *pacer {
 	if gr.live.LimitRate == 0 && gr.live.UserLimitRate == 0 && gr.rate <= 0 {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return h.newPacer(gr, host)
+	return h.newPacer(gr, clientHost(r))
 }
 
 // copyPaced copies like copyBody in chunks, each after the pacer allows it, and flushes each
