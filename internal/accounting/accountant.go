@@ -92,6 +92,7 @@ type Accountant struct {
 	idPrefix string
 	seq      uint64
 	keyBuf   []byte // lookup key scratch
+	batch    Stats  // counts of the current batch, not yet published
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -225,8 +226,11 @@ func (a *Accountant) run() {
 	for {
 		select {
 		case d := <-a.in:
-			a.merge(d)
+			now := a.cfg.Now()
+			a.merge(d, now)
 			d.release()
+			a.mergeQueued(now, maxBatch)
+			a.publish()
 		case <-t.C:
 			a.flush()
 		case ch := <-a.sync:
@@ -241,14 +245,30 @@ func (a *Accountant) run() {
 	}
 }
 
-func (a *Accountant) drain() {
-	for {
+// maxBatch bounds the deliveries merged with one reading of the clock.
+const maxBatch = 256
+
+// mergeQueued merges up to max deliveries that are queued now, as of now.
+func (a *Accountant) mergeQueued(now time.Time, max int) {
+	for range max {
 		select {
 		case d := <-a.in:
-			a.merge(d)
+			a.merge(d, now)
 			d.release()
 		default:
 			return
 		}
 	}
+}
+
+// drain merges every queued delivery.
+func (a *Accountant) drain() {
+	for {
+		n := len(a.in)
+		if n == 0 {
+			break
+		}
+		a.mergeQueued(a.cfg.Now(), min(n, maxBatch))
+	}
+	a.publish()
 }

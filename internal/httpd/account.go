@@ -33,6 +33,8 @@ type tally struct {
 	acked    [1]accounting.Span
 	line     *ackLine // the access-log line waiting for it, or nil
 	pool     *sync.Pool
+	id       fileid.ID // the file of the tally's last delivery, and its string
+	idStr    string
 }
 
 // newTally is the pool's constructor: the Delivery's Release hands the tally back.
@@ -110,7 +112,10 @@ func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
 	if user == "" {
 		user = host
 	}
-	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr,
+	if id != t.id {
+		t.id, t.idStr = id, id.String() // a pooled tally mostly serves the same files again
+	}
+	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: t.idStr, Size: size, Client: host, Conn: r.RemoteAddr,
 		Release: t.d.Release}
 	t.d.Sent = t.sent[:0]
 	for _, p := range t.parts {
