@@ -78,7 +78,9 @@ type Stats struct {
 // Accountant merges deliveries into downloads. Record is safe for concurrent use.
 type Accountant struct {
 	cfg  Config
-	in   chan *Delivery
+	qmu  sync.Mutex
+	q    []*Delivery   // recorded, not yet merged (guarded by qmu)
+	kick chan struct{} // a delivery arrived in an empty queue
 	sync chan chan struct{}
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -91,8 +93,9 @@ type Accountant struct {
 	events   []Completion
 	idPrefix string
 	seq      uint64
-	keyBuf   []byte // lookup key scratch
-	batch    Stats  // counts of the current batch, not yet published
+	keyBuf   []byte      // lookup key scratch
+	batch    Stats       // counts of the current batch, not yet published
+	spare    []*Delivery // the queue's other slice
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -142,7 +145,7 @@ func New(cfg Config) (*Accountant, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Accountant{
-		cfg: cfg, in: make(chan *Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
+		cfg: cfg, kick: make(chan struct{}, 1), sync: make(chan chan struct{}), done: make(chan struct{}),
 		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{}, idPrefix: randomPrefix(),
 	}
 	if err := a.load(); err != nil {
@@ -179,11 +182,21 @@ func (a *Accountant) load() error {
 // Record queues d, which it owns from then on; it never blocks (a full queue drops d and
 // counts it).
 func (a *Accountant) Record(d *Delivery) {
-	select {
-	case a.in <- d:
-	default:
+	a.qmu.Lock()
+	if len(a.q) >= a.cfg.Buffer {
+		a.qmu.Unlock()
 		a.dropped.Add(1)
 		d.release()
+		return
+	}
+	a.q = append(a.q, d)
+	first := len(a.q) == 1
+	a.qmu.Unlock()
+	if first {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -219,18 +232,27 @@ func (a *Accountant) Close() error {
 	return nil
 }
 
+// batchGap is how long the goroutine lets deliveries gather after merging a batch: under load
+// it wakes at most once per gap instead of once per response.
+const batchGap = 2 * time.Millisecond
+
 func (a *Accountant) run() {
 	defer a.wg.Done()
 	t := time.NewTicker(a.cfg.FlushInterval)
 	defer t.Stop()
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
+	kick := a.kick
+	var gapC <-chan time.Time
 	for {
 		select {
-		case d := <-a.in:
-			now := a.cfg.Now()
-			a.merge(d, now)
-			d.release()
-			a.mergeQueued(now, maxBatch)
-			a.publish()
+		case <-kick:
+			a.drain()
+			// Nil kick and the timer's channel: the next batch waits out the gap.
+			kick, gapC = nil, gap.C
+			gap.Reset(batchGap)
+		case <-gapC:
+			kick, gapC = a.kick, nil
 		case <-t.C:
 			a.flush()
 		case ch := <-a.sync:
@@ -245,30 +267,20 @@ func (a *Accountant) run() {
 	}
 }
 
-// maxBatch bounds the deliveries merged with one reading of the clock.
-const maxBatch = 256
-
-// mergeQueued merges up to max deliveries that are queued now, as of now.
-func (a *Accountant) mergeQueued(now time.Time, max int) {
-	for range max {
-		select {
-		case d := <-a.in:
+// drain merges every queued delivery, as of one reading of the clock, and publishes the counts.
+func (a *Accountant) drain() {
+	a.qmu.Lock()
+	batch := a.q
+	a.q = a.spare
+	a.qmu.Unlock()
+	if len(batch) > 0 {
+		now := a.cfg.Now()
+		for i, d := range batch {
 			a.merge(d, now)
 			d.release()
-		default:
-			return
+			batch[i] = nil
 		}
 	}
-}
-
-// drain merges every queued delivery.
-func (a *Accountant) drain() {
-	for {
-		n := len(a.in)
-		if n == 0 {
-			break
-		}
-		a.mergeQueued(a.cfg.Now(), min(n, maxBatch))
-	}
+	a.spare = batch[:0]
 	a.publish()
 }
