@@ -109,7 +109,7 @@ func (t *tally) Acked(acked int64) {
 
 // delivery fills the accounting record of a response to r carrying t's parts of id.
 func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
-	if id != t.id {
+	if id.Remote() != t.id.Remote() || id.Group() != t.id.Group() { // (the rest of an ID follows from these)
 		t.id, t.idStr = id, id.String() // a pooled tally mostly serves the same files again
 	}
 	if r.RemoteAddr != t.d.Conn {
