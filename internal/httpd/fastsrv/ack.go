@@ -72,7 +72,7 @@ func (w *response) WatchAck(from, to int64, done AckReceiver) {
 		c.ackMu.Unlock()
 		return
 	}
-	c.ackListed, c.ackMoved = true, time.Time{}
+	c.ackListed, c.ackMoved, c.ackEvery, c.ackNext = true, time.Time{}, 0, time.Time{}
 	c.ackMu.Unlock()
 	c.srv.acks().add(c)
 }
@@ -100,6 +100,9 @@ const ackBatch = 8
 func (c *conn) checkAcks() {
 	c.sinceCheck = 0
 	c.outq = -1
+	if c.outqFn == nil {
+		c.outqFn = c.readOutq
+	}
 	if c.rc.Control(c.outqFn) != nil || c.outq < 0 {
 		return
 	}
@@ -126,6 +129,10 @@ func (c *conn) readOutq(fd uintptr) {
 		c.outq = int64(v)
 	}
 }
+
+// ackMaxBackoff bounds how many Config.AckPoll intervals apart the sweeper polls a socket
+// whose watches stay pending.
+const ackMaxBackoff = 8
 
 // ackSweeper polls the TCP_INFO of sockets with pending watches, once per socket and
 // Config.AckPoll. It starts with the first watch, so a server whose handlers never watch has
@@ -245,7 +252,12 @@ func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
 		c.ackMu.Unlock()
 		return false
 	}
+	if !final && now.Before(c.ackNext) {
+		c.ackMu.Unlock()
+		return true
+	}
 	acked, open := bytesAcked(c)
+	a.srv.ackPolls.Add(1)
 	if acked > c.ackSeen || c.ackMoved.IsZero() {
 		c.ackSeen, c.ackMoved = max(acked, c.ackSeen), now
 	}
@@ -261,6 +273,14 @@ func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
 	a.done = append(a.done[:0], c.acks[:n]...)
 	c.acks = c.acks[:copy(c.acks, c.acks[n:])]
 	empty := len(c.acks) == 0
+	if !empty {
+		// Still waiting: the next poll comes later each time, up to ackMaxBackoff polls apart.
+		// A slow client holding its last bytes for a minute costs a system call per
+		// 800 ms, not per 100 ms; a new watch polls at the next tick again.
+		poll := a.srv.cfg.AckPoll
+		c.ackEvery = min(max(2*c.ackEvery, poll), ackMaxBackoff*poll)
+		c.ackNext = now.Add(c.ackEvery - poll/2)
+	}
 	closeIt := empty && c.ended
 	if empty && final {
 		c.ackListed = false

@@ -293,3 +293,37 @@ func TestAckPipelinedUnread(t *testing.T) {
 		t.Errorf("%d bytes acknowledged in all, want less than one response (%d): the client read nothing", total, size)
 	}
 }
+
+// TestAckPollBackoff: a socket whose watch stays pending (a client that stopped reading) is
+// polled less and less often, up to ackMaxBackoff intervals apart, and still resolves once
+// it made no progress for SendTimeout.
+func TestAckPollBackoff(t *testing.T) {
+	const size = 256 << 10
+	const poll = 10 * time.Millisecond
+	out := make(chan ackResult, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigSendBuffer(t, ln)
+	s := New(Config{Handler: ackHandler(t, size, out), SendTimeout: 2 * time.Second, AckPoll: poll, NotSentLowat: -1})
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	c := dialTiny(t, ln.Addr().String())
+	if _, err := io.ReadFull(c, make([]byte, 16<<10)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := waitAck(t, out) // after SendTimeout without progress
+	took := time.Since(start)
+	if r.acked >= size {
+		t.Fatalf("acked %d of %d from a client that stopped reading", r.acked, size)
+	}
+	// At one poll per tick there would be took/poll polls (200 and more); backing off to
+	// ackMaxBackoff ticks apart leaves about took/(ackMaxBackoff*poll) plus the ramp.
+	polls := s.ackPolls.Load()
+	if limit := int64(took/(ackMaxBackoff*poll)) + 2*ackMaxBackoff; polls > limit {
+		t.Errorf("%d polls over %v with a %v tick, want at most %d", polls, took.Round(time.Millisecond), poll, limit)
+	}
+	t.Logf("%d polls over %v", polls, took.Round(time.Millisecond))
+}

@@ -59,16 +59,18 @@ type conn struct {
 
 	// AckWatcher state (ack.go). The connection's goroutine owns sinceCheck, outq, outqFn
 	// and ackDone; ackMu guards the rest (the sweeper polls the socket on its goroutine).
-	sinceCheck int   // watches added since the last checkAcks
-	outq       int64 // SIOCOUTQ as read by outqFn
-	outqFn     func(fd uintptr)
-	ackDone    []watch // checkAcks's scratch
+	sinceCheck int              // watches added since the last checkAcks
+	outq       int64            // SIOCOUTQ as read by outqFn
+	outqFn     func(fd uintptr) // c.readOutq, made on first use
+	ackDone    []watch          // checkAcks's scratch
 	ackMu      sync.Mutex
-	acks       []watch   // pending watches, in socket order
-	ackListed  bool      // in the sweeper's list (always, while acks is not empty)
-	ackSeen    int64     // bytes_acked as the sweeper last read it
-	ackMoved   time.Time // when the sweeper saw ackSeen move (zero: not yet looked)
-	ended      bool      // the request loop ended with watches pending
+	acks       []watch       // pending watches, in socket order
+	ackListed  bool          // in the sweeper's list (always, while acks is not empty)
+	ackSeen    int64         // bytes_acked as the sweeper last read it
+	ackMoved   time.Time     // when the sweeper saw ackSeen move (zero: not yet looked)
+	ackEvery   time.Duration // the sweeper's interval between polls of this socket
+	ackNext    time.Time     // no poll before then
+	ended      bool          // the request loop ended with watches pending
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
@@ -87,7 +89,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 			}
 		}
 	}
-	c.readFn, c.writeFn, c.outqFn = c.readRaw, c.writeRaw, c.readOutq
+	c.readFn, c.writeFn = c.readRaw, c.writeRaw
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
 	ctx, c.cancel = context.WithCancel(ctx)
 	c.req = (&http.Request{RemoteAddr: nc.RemoteAddr().String(), Body: http.NoBody}).WithContext(ctx)
