@@ -113,13 +113,23 @@ func (c *conn) checkAcks() {
 		n++
 	}
 	done := append(c.ackDone[:0], c.acks[:n]...)
-	c.acks = c.acks[:copy(c.acks, c.acks[n:])]
+	c.acks = shift(c.acks, n)
+	if len(c.acks) == 0 {
+		c.ackEvery, c.ackNext = 0, time.Time{} // the next watch is polled at the next tick
+	}
 	c.ackMu.Unlock()
 	for i, w := range done {
 		w.resolve(acked)
 		done[i] = watch{}
 	}
 	c.ackDone = done[:0]
+}
+
+// shift drops the first n watches of list, keeping its array (and no references in its tail).
+func shift(list []watch, n int) []watch {
+	m := copy(list, list[n:])
+	clear(list[m:])
+	return list[:m]
 }
 
 // readOutq is c.outqFn: it reads the socket's SIOCOUTQ into c.outq.
@@ -271,15 +281,18 @@ func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
 		}
 	}
 	a.done = append(a.done[:0], c.acks[:n]...)
-	c.acks = c.acks[:copy(c.acks, c.acks[n:])]
+	c.acks = shift(c.acks, n)
 	empty := len(c.acks) == 0
 	if !empty {
 		// Still waiting: the next poll comes later each time, up to ackMaxBackoff polls apart.
 		// A slow client holding its last bytes for a minute costs a system call per
-		// 800 ms, not per 100 ms; a new watch polls at the next tick again.
+		// 800 ms, not per 100 ms. Once the list empties, the next watch is polled at the next
+		// tick again.
 		poll := a.srv.cfg.AckPoll
 		c.ackEvery = min(max(2*c.ackEvery, poll), ackMaxBackoff*poll)
 		c.ackNext = now.Add(c.ackEvery - poll/2)
+	} else {
+		c.ackEvery, c.ackNext = 0, time.Time{}
 	}
 	closeIt := empty && c.ended
 	if empty && final {
@@ -301,7 +314,7 @@ func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
 func (a *ackSweeper) settle(c *conn) {
 	c.ackMu.Lock()
 	mine := c.acks
-	c.acks = nil
+	c.acks, c.ackEvery, c.ackNext = nil, 0, time.Time{}
 	seen := c.ackSeen
 	c.ackMu.Unlock()
 	if len(mine) == 0 {
