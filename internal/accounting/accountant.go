@@ -232,27 +232,17 @@ func (a *Accountant) Close() error {
 	return nil
 }
 
-// batchGap is how long the goroutine lets deliveries gather after merging a batch: under load
-// it wakes at most once per gap instead of once per response.
-const batchGap = 2 * time.Millisecond
-
+// run merges deliveries as they come: Record kicks the goroutine only when it finds the queue
+// empty, so under load one wake merges every delivery recorded while the goroutine waited for
+// its turn (with GOMAXPROCS=1, those of a whole run of the connection goroutines).
 func (a *Accountant) run() {
 	defer a.wg.Done()
 	t := time.NewTicker(a.cfg.FlushInterval)
 	defer t.Stop()
-	gap := time.NewTimer(time.Hour)
-	gap.Stop()
-	kick := a.kick
-	var gapC <-chan time.Time
 	for {
 		select {
-		case <-kick:
+		case <-a.kick:
 			a.drain()
-			// Nil kick and the timer's channel: the next batch waits out the gap.
-			kick, gapC = nil, gap.C
-			gap.Reset(batchGap)
-		case <-gapC:
-			kick, gapC = a.kick, nil
 		case <-t.C:
 			a.flush()
 		case ch := <-a.sync:

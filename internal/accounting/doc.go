@@ -14,8 +14,9 @@
 //   - State is bounded: at most Config.MaxEntries pairs; the least recently active pair is
 //     evicted (and counted) to make room for a new one.
 //   - Deliveries reach the Accountant through a bounded queue, merged in batches by one
-//     goroutine (it wakes at most once per 2 ms under load, not once per response); a full
-//     queue drops the delivery and counts it, so a download never waits for accounting.
+//     goroutine (woken when a delivery finds the queue empty: under load once per batch, not
+//     once per response); a full queue drops the delivery and counts it, so a download never
+//     waits for accounting.
 //
 // # Durability
 //
