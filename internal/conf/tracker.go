@@ -75,6 +75,10 @@ type Tracker struct {
 	// AdminPort is http.admin_port (Depot): the admin listener on bind_addr (/metrics,
 	// /healthz, /readyz; docs/operations.md). 0 = off, the default.
 	AdminPort int
+
+	// TLS is tls_cert_file and tls_key_file (gRPC over TLS on port) and tls_ca_file (the CAs
+	// trusted for the other trackers, which a tracker with TLS reaches over TLS).
+	TLS TLS
 }
 
 // DefaultTracker returns the values used for keys absent from tracker.conf.
@@ -177,6 +181,7 @@ func (t *Tracker) bind(b *binder) {
 	b.integer("cluster_expect", &t.ClusterExpect)
 	b.addrs("cluster_seeds", &t.ClusterSeeds)
 	b.integer("http.admin_port", &t.AdminPort)
+	t.TLS.bind(b, "tls_")
 	b.ignore(trackerIgnored...)
 	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
@@ -291,5 +296,6 @@ func (t *Tracker) Validate() error {
 		bad("id_type_in_filename", "id type (want ip or id)", t.IDTypeInFilename)
 	}
 	add(checkLogLevel("log_level", t.LogLevel))
+	add(t.TLS.validate("tls_"))
 	return errors.Join(errs...)
 }
