@@ -35,13 +35,25 @@ func LoadPair(certFile, keyFile string) (*Pair, error) {
 // Reload reads certFile and keyFile and, when they load and match, uses them for the
 // handshakes that start from now on. On an error the certificate in use stays.
 func (p *Pair) Reload(certFile, keyFile string) error {
-	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	c, err := Read(certFile, keyFile)
 	if err != nil {
-		return fmt.Errorf("tls certificate %q with key %q: %w", certFile, keyFile, err)
+		return err
 	}
-	p.cur.Store(&c)
+	p.Use(c)
 	return nil
 }
+
+// Read reads a PEM certificate chain and its private key, for Use.
+func Read(certFile, keyFile string) (*tls.Certificate, error) {
+	c, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls certificate %q with key %q: %w", certFile, keyFile, err)
+	}
+	return &c, nil
+}
+
+// Use makes c the certificate of the handshakes that start from now on.
+func (p *Pair) Use(c *tls.Certificate) { p.cur.Store(c) }
 
 // Certificate returns the certificate in use.
 func (p *Pair) Certificate() *tls.Certificate { return p.cur.Load() }

@@ -42,6 +42,10 @@ var liveStorageKeys = map[string]Effect{
 	"http.user_limit_rate":         Live,
 	"http.download.allow_referers": Live,
 	"http.stats.allow_referers":    Live,
+	"tls_cert_file":                Live, // the files are reread at every reload (tls.go)
+	"tls_key_file":                 Live,
+	"http.tls.cert_file":           Live,
+	"http.tls.key_file":            Live,
 	"allow_hosts":                  Unused, // the storage node does not filter clients (tracker.conf's is enforced)
 }
 
@@ -89,14 +93,20 @@ func LiveKeys() (storageConf, modConf []string) {
 
 // Reload applies the values of sc and mod (nil: the module's defaults) that may change while
 // the node serves (KeyEffect Live): response_mode, the anti-steal check, the rate limits, the
-// Referer allow-lists and stop_timeout. Downloads in flight finish under the settings they
+// Referer allow-lists and stop_timeout; and it rereads the TLS certificate files (renewed in
+// place or renamed) for the handshakes that start from now on. Downloads in flight finish under the settings they
 // started with. Other values are ignored: they take effect at the next start. On error (a
 // setting the HTTP module refuses, a token_check_fail file it cannot read) nothing changes.
 func (s *Server) Reload(sc conf.Storage, mod *conf.Mod) error {
 	m := modOrDefault(&sc, mod)
+	useCerts, err := s.reloadTLS(&sc)
+	if err != nil {
+		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
+	}
 	if err := s.handler.SetLive(httpLive(&sc, m)); err != nil {
 		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
 	}
+	useCerts()
 	if s.ctl.api != nil {
 		s.ctl.api.SetReferers(stats.ParseReferers(sc.HTTP.Controlled.StatsAllowReferers))
 	}

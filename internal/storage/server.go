@@ -23,8 +23,10 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
@@ -77,6 +79,10 @@ type Server struct {
 	svc      *storagesvc.Service
 	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
 
+	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
+	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
+	dialCreds credentials.TransportCredentials // for trackers and peers: TLS or plaintext
+
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
 	ctl            controlled                      // download accounting and callback (controlled.go)
@@ -97,6 +103,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, ident: ident}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
 	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
@@ -149,9 +158,10 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		SendTimeout:       sc.NetworkTimeout,
+		TLS:               s.httpTLS(),
 		Logger:            log.With("component", "http"),
 	})
-	opts := append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)
+	opts := append(append(s.grpcServerOptions(), cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",
