@@ -145,9 +145,15 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.TLS != nil && len(cfg.TLS.NextProtos) == 0 {
+	if cfg.TLS != nil {
 		cfg.TLS = cfg.TLS.Clone()
-		cfg.TLS.NextProtos = []string{"http/1.1"}
+		if len(cfg.TLS.NextProtos) == 0 {
+			cfg.TLS.NextProtos = []string{"http/1.1"}
+		}
+		// Full-size records from the first byte: crypto/tls otherwise starts each connection
+		// with records of one segment (a write(2) each) for its first 128 KB, which helps a
+		// browser render early and costs a download server throughput.
+		cfg.TLS.DynamicRecordSizingDisabled = true
 	}
 	s := &Server{cfg: cfg, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
 	s.wbufSize = headerReserve + int(max(cfg.CopyBelow, 0))

@@ -106,14 +106,17 @@ func (w *response) copyTLS(src io.Reader) (n int64, done bool, err error) {
 	}
 	w.c.srv.bodies.tls.Add(1)
 	for left > 0 {
+		// Fill the buffer up to one record (header and body together for the first), so that
+		// each write is one full record: one write(2), no short tail record.
 		b := w.buffer()
-		if cap(b)-len(b) < readBufSize {
+		fill := min(cap(b), tlsPiece)
+		if len(b) >= fill-readBufSize/4 {
 			if err := w.flushBuf(); err != nil {
 				return n, true, err
 			}
 			b = w.buffer()
 		}
-		room := min(int64(cap(b)-len(b)), left)
+		room := min(int64(fill-len(b)), left)
 		m, err := io.ReadFull(src, b[len(b):len(b)+int(room)])
 		*w.buf = b[:len(b)+m]
 		n, left, w.sent = n+int64(m), left-int64(m), w.sent+int64(m)

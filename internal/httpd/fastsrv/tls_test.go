@@ -2,10 +2,13 @@ package fastsrv
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -149,5 +152,57 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := bufio.NewReader(c).ReadByte(); err != io.EOF {
 		t.Fatalf("silent client: read %v, want EOF from the server closing", err)
+	}
+}
+
+// BenchmarkDownloadTLS compares a file download over plain HTTP (sendfile above CopyBelow) and
+// over HTTPS (buffered through crypto/tls) on one keep-alive loopback connection.
+func BenchmarkDownloadTLS(b *testing.B) {
+	dir := b.TempDir()
+	for _, size := range []int{4 << 10, 1 << 20} {
+		path := filepath.Join(dir, strconv.Itoa(size))
+		if err := os.WriteFile(path, bytes.Repeat([]byte{'x'}, size), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, err := os.Open(filepath.Join(dir, r.URL.Path[1:]))
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		defer f.Close()
+		st, _ := f.Stat()
+		w.Header()["Content-Length"] = []string{itoa(st.Size())}
+		w.WriteHeader(200)
+		w.(http.Flusher).Flush()
+		io.CopyN(w, f, st.Size())
+	})
+	ca := certstest.New(b)
+	for _, mode := range []string{"plain", "tls"} {
+		cfg := Config{Handler: h}
+		cl := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+		scheme := "http://"
+		if mode == "tls" {
+			cfg.TLS = ca.ServerConfig(b, "bench")
+			cl.Transport.(*http.Transport).TLSClientConfig = ca.ClientConfig()
+			scheme = "https://"
+		}
+		_, addr := start(b, cfg)
+		for _, size := range []int{4 << 10, 1 << 20} {
+			b.Run(mode+"/"+strconv.Itoa(size>>10)+"KiB", func(b *testing.B) {
+				url := scheme + addr + "/" + strconv.Itoa(size)
+				b.SetBytes(int64(size))
+				for b.Loop() {
+					resp, err := cl.Get(url)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			})
+		}
+		cl.CloseIdleConnections()
 	}
 }
