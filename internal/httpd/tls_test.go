@@ -166,3 +166,19 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestHTTPSRateLimited: a paced download (limit_rate) over HTTPS goes out in chunks through
+// the TLS path and arrives whole, Range included.
+func TestHTTPSRateLimited(t *testing.T) {
+	here, _, cl, _ := tlsNodes(t, Proxy, func(c *Config, _ *certstest.CA) { c.LimitRate, c.LimitRateAfter = 4<<20, 16<<10 })
+	data := bytes.Repeat([]byte("paced over tls. "), 16<<10) // 256 KiB
+	id := here.upload(t, bytes.NewReader(data), int64(len(data)), "bin")
+	resp, body := get(t, cl, here.url+"/"+id.String())
+	if resp.StatusCode != 200 || !bytes.Equal(body, data) {
+		t.Fatalf("paced https download: status %d, %d bytes (equal %v)", resp.StatusCode, len(body), bytes.Equal(body, data))
+	}
+	resp, body = get(t, cl, here.url+"/"+id.String(), "Range", "bytes=1000-200999")
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, data[1000:201000]) {
+		t.Fatalf("paced https range: status %d, %d bytes", resp.StatusCode, len(body))
+	}
+}

@@ -199,3 +199,27 @@ func TestTLSTwoNodesRedirectAndProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSAccounting: download accounting works over HTTPS (acknowledgements read from the TCP
+// socket under TLS): a file fetched in two ranges over two connections is one completion.
+func TestTLSAccounting(t *testing.T) {
+	ca := certstest.New(t)
+	cert, key := ca.Issue(t, "node")
+	dir := t.TempDir()
+	rc := startReceiver(t)
+	node := startAccountingNode(t, dir, rc, "http.tls.cert_file = "+cert+"\nhttp.tls.key_file = "+key+"\n")
+	const size = 1 << 20
+	id, body := uploadRandom(t, node, size)
+	for _, r := range [][2]int{{0, size/2 - 1}, {size / 2, size - 1}} {
+		hc := httpsClient(ca) // a connection of its own for each half
+		resp, got := getWith(t, hc, "https://"+node.HTTPAddr()+"/"+id, "Range", fmt.Sprintf("bytes=%d-%d", r[0], r[1]))
+		hc.CloseIdleConnections()
+		if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(got, body[r[0]:r[1]+1]) {
+			t.Fatalf("range %v over https: status %d, %d bytes", r, resp.StatusCode, len(got))
+		}
+	}
+	evs := waitEvents(t, rc, 1)
+	if ev := evs[0]; ev.FileID != id || ev.Size != size || ev.Connections != 2 {
+		t.Fatalf("completion over https: %+v", ev)
+	}
+}
