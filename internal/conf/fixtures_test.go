@@ -145,6 +145,7 @@ func TestFixtureTracker(t *testing.T) {
 		ResponseIPAddrSize:             "auto",
 		UseConnectionPool:              true,
 		ConnectionPoolMaxIdleTime:      3600 * time.Second,
+		StopTimeout:                    5 * time.Second, // Depot's default
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

@@ -93,7 +93,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return fail(err)
 	}
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
-	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
+	n := &Node{srv: srv, db: db, lis: lis, wait: tc.StopTimeout,
 		served: make(chan error, 1), ran: make(chan error, 1)}
 	n.allow.Store(allow)
 	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed))
@@ -148,16 +148,28 @@ func (n *Node) Addr() string { return n.lis.Addr().String() }
 // Done is closed with the first error that stops the node's gRPC server or sweeper.
 func (n *Node) Done() <-chan error { return n.served }
 
-// Close lets running calls finish (at most network_timeout, 5 s), stops the sweeper and
-// the coordinator, and closes the bbolt file.
+// Close stops the node as Shutdown does, with stop_timeout as the wait for the calls in flight.
 func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.wait)
+	defer cancel()
+	return n.Shutdown(ctx)
+}
+
+// StopTimeout is stop_timeout: the wait Close gives the calls in flight.
+func (n *Node) StopTimeout() time.Duration { return n.wait }
+
+// Shutdown stops accepting calls and lets the running ones finish until ctx ends (then their
+// connections are closed), stops the sweeper, leaves the tracker cluster (a leader hands
+// leadership over first) and closes the bbolt file.
+func (n *Node) Shutdown(ctx context.Context) error {
 	adminErr := n.admin.Close() // NOT_SERVING first: balancers stop sending work
 	stopped := make(chan struct{})
 	go func() { n.gs.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(n.wait):
+	case <-ctx.Done():
 		n.gs.Stop()
+		<-stopped
 	}
 	n.cancel()
 	err := <-n.ran
