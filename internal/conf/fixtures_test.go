@@ -54,6 +54,7 @@ func TestFixtureStorage(t *testing.T) {
 		TrackerServers:            []string{"192.168.209.121:22122", "192.168.209.122:22122"},
 		LogLevel:                  "info",
 		AllowHosts:                []string{"*"},
+		AllowHostsAt:              []string{fixture(t, "storage.conf") + ":37"},
 		FileDistributePathMode:    0,
 		FileDistributeRotateCount: 100,
 		FsyncAfterWrittenBytes:    0,

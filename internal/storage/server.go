@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
@@ -75,7 +76,8 @@ type Server struct {
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
-	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
+	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
 
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
@@ -96,7 +98,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ident: ident}
+	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
+	if err != nil {
+		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
+	s := &Server{cfg: cfg, log: log, ident: ident, allow: allowhosts.NewGuard("storage", allow)}
 	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
@@ -151,7 +157,9 @@ func New(cfg Config) (*Server, error) {
 		SendTimeout:       sc.NetworkTimeout,
 		Logger:            log.With("component", "http"),
 	})
-	opts := append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)
+	// allow_hosts first: a refused client reaches nothing else.
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor())}
+	opts = append(append(opts, cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",

@@ -9,13 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
 	"github.com/depotfs/depot/internal/meta"
@@ -48,7 +48,7 @@ type Node struct {
 	lis    net.Listener
 	gs     *grpc.Server
 	admin  *admin.Server
-	allow  atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
+	allow  *allowhosts.Guard // allow_hosts in force (Reload swaps it)
 	wait   time.Duration
 	cancel context.CancelFunc
 	served chan error
@@ -62,7 +62,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return nil, err // before anything is made or opened: a bad line changes nothing
 	}
@@ -95,8 +95,8 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
 	n := &Node{srv: srv, db: db, lis: lis, wait: tc.StopTimeout,
 		served: make(chan error, 1), ran: make(chan error, 1)}
-	n.allow.Store(allow)
-	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed))
+	n.allow = allowhosts.NewGuard("tracker", allow)
+	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor()))
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {
@@ -114,14 +114,6 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	return n, nil
 }
 
-// allowed applies the allow_hosts in force to a call.
-func (n *Node) allowed(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if err := n.allow.Load().admit(ctx); err != nil {
-		return nil, err
-	}
-	return next(ctx, req)
-}
-
 // LiveKey reports whether a change of the tracker.conf key (as conf.Values names it) takes
 // effect without a restart: allow_hosts through Reload, log_level through the command's
 // logger.
@@ -131,11 +123,11 @@ func LiveKey(key string) bool { return key == "allow_hosts" || key == "log_level
 // does not parse or a host name that does not resolve is an error naming its file:line, and
 // the list in force stays. Other values of tc need a restart and are ignored.
 func (n *Node) Reload(tc conf.Tracker) error {
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return err
 	}
-	n.allow.Store(allow)
+	n.allow.Set(allow)
 	return nil
 }
 
@@ -216,13 +208,6 @@ func ResolveGossip(ctx context.Context, grpcAddr string) (string, error) {
 	return info.GetGossipAddr(), nil
 }
 
-// lookupHost resolves an allow_hosts name within 5 s.
-func lookupHost(host string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return net.DefaultResolver.LookupHost(ctx, host)
-}
-
 // advertiseHost is the address other trackers and storages reach this tracker at:
 // bind_addr, or with none the host's outbound IPv4 address (127.0.0.1 when it has no route).
 func advertiseHost(bind string) string {
@@ -235,19 +220,4 @@ func advertiseHost(bind string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).IP.String()
-}
-
-// parseAllowHostsAt is ParseAllowHosts whose error names the file:line (at[i], when known) of
-// the first value that fails.
-func parseAllowHostsAt(values, at []string, lookup func(string) ([]string, error)) (*AllowList, error) {
-	allow, err := ParseAllowHosts(values, lookup)
-	if err == nil {
-		return allow, nil
-	}
-	for i, v := range values {
-		if _, verr := ParseAllowHosts([]string{v}, lookup); verr != nil && i < len(at) {
-			return nil, fmt.Errorf("%s: %w", at[i], verr)
-		}
-	}
-	return nil, err
 }
