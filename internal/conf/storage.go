@@ -101,6 +101,7 @@ type Storage struct {
 	TrackerServers     []string // host:port, one per tracker_server line; none = standalone
 	LogLevel           string
 	AllowHosts         []string // allow_hosts values as written
+	AllowHostsAt       []string // "file:line" of each AllowHosts value, for errors
 
 	FileDistributePathMode    int
 	FileDistributeRotateCount int
@@ -216,6 +217,11 @@ func (s *Storage) bind(b *binder) {
 	b.addrs("tracker_server", &s.TrackerServers)
 	b.str("log_level", &s.LogLevel)
 	b.list("allow_hosts", &s.AllowHosts)
+	for _, e := range b.d.all(b.section, "allow_hosts") {
+		if e.Value != "" {
+			s.AllowHostsAt = append(s.AllowHostsAt, fmt.Sprintf("%s:%d", e.File, e.Line))
+		}
+	}
 	b.integer("file_distribute_path_mode", &s.FileDistributePathMode)
 	b.integer("file_distribute_rotate_count", &s.FileDistributeRotateCount)
 	b.size("fsync_after_written_bytes", &s.FsyncAfterWrittenBytes)

@@ -76,6 +76,10 @@ type Tracker struct {
 	// /healthz, /readyz; docs/operations.md). 0 = off, the default.
 	AdminPort int
 
+	// StopTimeout is stop_timeout (Depot): how long a stop (SIGTERM) lets calls in flight
+	// finish before their connections are closed. Default 5 s; 0 = no wait.
+	StopTimeout time.Duration
+
 	// TLS is tls_cert_file and tls_key_file (gRPC over TLS on port) and tls_ca_file (the CAs
 	// trusted for the other trackers, which a tracker with TLS reaches over TLS).
 	TLS TLS
@@ -87,6 +91,7 @@ func DefaultTracker() Tracker {
 		Port:                        22122,
 		ConnectTimeout:              10 * time.Second,
 		NetworkTimeout:              30 * time.Second,
+		StopTimeout:                 5 * time.Second,
 		MaxConnections:              256,
 		MinBuffSize:                 8 << 10,
 		MaxBuffSize:                 128 << 10,
@@ -142,6 +147,7 @@ func (t *Tracker) bind(b *binder) {
 	b.reserved("reserved_storage_space", &t.ReservedStorageSpace)
 	b.str("log_level", &t.LogLevel)
 	b.list("allow_hosts", &t.AllowHosts)
+	b.seconds("stop_timeout", &t.StopTimeout)
 	for _, e := range b.d.all(b.section, "allow_hosts") {
 		if e.Value != "" {
 			t.AllowHostsAt = append(t.AllowHostsAt, fmt.Sprintf("%s:%d", e.File, e.Line))

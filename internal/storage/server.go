@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
 	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
@@ -77,7 +78,8 @@ type Server struct {
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
-	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
+	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
 
 	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
 	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
@@ -102,7 +104,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ident: ident}
+	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
+	if err != nil {
+		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
+	s := &Server{cfg: cfg, log: log, ident: ident, allow: allowhosts.NewGuard("storage", allow)}
 	if err := s.loadTLS(); err != nil {
 		return nil, err
 	}
@@ -161,7 +167,9 @@ func New(cfg Config) (*Server, error) {
 		TLS:               s.httpTLS(),
 		Logger:            log.With("component", "http"),
 	})
-	opts := append(append(s.grpcServerOptions(), cfg.GRPCOptions...), s.replicaInterceptors()...)
+	// allow_hosts first: a refused client reaches nothing else.
+	opts := append(s.grpcServerOptions(), grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor()))
+	opts = append(append(opts, cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",

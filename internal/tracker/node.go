@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
 	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
@@ -52,7 +52,7 @@ type Node struct {
 	lis    net.Listener
 	gs     *grpc.Server
 	admin  *admin.Server
-	allow  atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
+	allow  *allowhosts.Guard // allow_hosts in force (Reload swaps it)
 	wait   time.Duration
 	cancel context.CancelFunc
 	served chan error
@@ -66,7 +66,7 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return nil, err // before anything is made or opened: a bad line changes nothing
 	}
@@ -101,10 +101,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return fail(err)
 	}
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
-	n := &Node{srv: srv, cert: cert, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
+	n := &Node{srv: srv, cert: cert, db: db, lis: lis, wait: tc.StopTimeout,
 		served: make(chan error, 1), ran: make(chan error, 1)}
-	n.allow.Store(allow)
-	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed)}
+	n.allow = allowhosts.NewGuard("tracker", allow)
+	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor())}
 	if cert != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cert.ServerConfig("h2"))))
 	}
@@ -126,14 +126,6 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	return n, nil
 }
 
-// allowed applies the allow_hosts in force to a call.
-func (n *Node) allowed(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if err := n.allow.Load().admit(ctx); err != nil {
-		return nil, err
-	}
-	return next(ctx, req)
-}
-
 // LiveKey reports whether a change of the tracker.conf key (as conf.Values names it) takes
 // effect without a restart: allow_hosts and the TLS certificate through Reload, log_level
 // through the command's logger.
@@ -151,7 +143,7 @@ func LiveKey(key string) bool {
 // (naming its file:line or file), and the settings in force stay. Other values of tc need a
 // restart and are ignored.
 func (n *Node) Reload(tc conf.Tracker) error {
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return err
 	}
@@ -165,7 +157,7 @@ func (n *Node) Reload(tc conf.Tracker) error {
 		}
 		n.cert.Use(cert)
 	}
-	n.allow.Store(allow)
+	n.allow.Set(allow)
 	return nil
 }
 
@@ -195,16 +187,28 @@ func (n *Node) Addr() string { return n.lis.Addr().String() }
 // Done is closed with the first error that stops the node's gRPC server or sweeper.
 func (n *Node) Done() <-chan error { return n.served }
 
-// Close lets running calls finish (at most network_timeout, 5 s), stops the sweeper and
-// the coordinator, and closes the bbolt file.
+// Close stops the node as Shutdown does, with stop_timeout as the wait for the calls in flight.
 func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.wait)
+	defer cancel()
+	return n.Shutdown(ctx)
+}
+
+// StopTimeout is stop_timeout: the wait Close gives the calls in flight.
+func (n *Node) StopTimeout() time.Duration { return n.wait }
+
+// Shutdown stops accepting calls and lets the running ones finish until ctx ends (then their
+// connections are closed), stops the sweeper, leaves the tracker cluster (a leader hands
+// leadership over first) and closes the bbolt file.
+func (n *Node) Shutdown(ctx context.Context) error {
 	adminErr := n.admin.Close() // NOT_SERVING first: balancers stop sending work
 	stopped := make(chan struct{})
 	go func() { n.gs.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(n.wait):
+	case <-ctx.Done():
 		n.gs.Stop()
+		<-stopped
 	}
 	n.cancel()
 	err := <-n.ran
@@ -260,13 +264,6 @@ func resolveGossip(ctx context.Context, creds credentials.TransportCredentials, 
 	return info.GetGossipAddr(), nil
 }
 
-// lookupHost resolves an allow_hosts name within 5 s.
-func lookupHost(host string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return net.DefaultResolver.LookupHost(ctx, host)
-}
-
 // advertiseHost is the address other trackers and storages reach this tracker at:
 // bind_addr, or with none the host's outbound IPv4 address (127.0.0.1 when it has no route).
 func advertiseHost(bind string) string {
@@ -279,19 +276,4 @@ func advertiseHost(bind string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).IP.String()
-}
-
-// parseAllowHostsAt is ParseAllowHosts whose error names the file:line (at[i], when known) of
-// the first value that fails.
-func parseAllowHostsAt(values, at []string, lookup func(string) ([]string, error)) (*AllowList, error) {
-	allow, err := ParseAllowHosts(values, lookup)
-	if err == nil {
-		return allow, nil
-	}
-	for i, v := range values {
-		if _, verr := ParseAllowHosts([]string{v}, lookup); verr != nil && i < len(at) {
-			return nil, fmt.Errorf("%s: %w", at[i], verr)
-		}
-	}
-	return nil, err
 }
