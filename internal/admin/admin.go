@@ -17,7 +17,7 @@ import (
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	// Metrics serves /metrics; nil = 404 there.
+	// Metrics serves /metrics; nil = none (404, or what Page answers there).
 	Metrics http.Handler
 	// Page serves every path the endpoints below do not take (the tracker's cluster page);
 	// nil = 404 there.
