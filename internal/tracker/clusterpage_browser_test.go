@@ -1,18 +1,12 @@
 package tracker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/color"
-	"image/png"
-	"io"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -25,8 +19,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/depotfs/depot/internal/clusterpage"
-	"github.com/depotfs/depot/internal/conf"
-	"github.com/depotfs/depot/internal/storage"
 )
 
 // The viewport of the browser, in CSS pixels (scale 1: one screenshot pixel each).
@@ -36,7 +28,8 @@ const shotW, shotH = 1280, 900
 // real storages report to a real tracker: it waits for the storages to render ACTIVE with
 // their free space, checks the text against the tracker's own state and a screenshot
 // against what a drawn page looks like, then cuts one storage off the tracker and waits
-// for the page to show it OFFLINE with the warning in its recent events. Set
+// for the page to show it OFFLINE with the warning in its recent events, and at last cuts
+// the browser off the tracker and waits for the page to say so. Set
 // DEPOT_CLUSTERPAGE_SHOTS to a folder to keep the screenshots.
 func TestClusterPageInChromium(t *testing.T) {
 	chromium := findChromium(t)
@@ -48,7 +41,8 @@ func TestClusterPageInChromium(t *testing.T) {
 	keyA, keyB, keyC := a.GRPCAddr(), b.GRPCAddr(), c.GRPCAddr()
 
 	ctx, pageErrors := newBrowser(t, chromium)
-	url := "http://" + tn.AdminAddr() + "/cluster/?refresh=0.25"
+	toPage := newLink(t, tn.AdminAddr()) // the browser's way to the tracker, cut at the end
+	url := "http://" + toPage.Addr() + "/cluster/?refresh=0.25"
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(shotW, shotH), chromedp.Navigate(url)); err != nil {
 		t.Fatalf("loading %s: %v", url, err)
 	}
@@ -94,6 +88,18 @@ func TestClusterPageInChromium(t *testing.T) {
 	img = screenshot(ctx, t, "offline")
 	checkDrawn(t, img)
 	wantColour(t, img, "the OFFLINE badge of "+keyB, rect(ctx, t, keyB), color.RGBA{0xcf, 0x22, 0x2e, 0xff})
+
+	// The tracker becomes unreachable: the page says so and keeps what it showed last.
+	toPage.Cut()
+	waitPage(ctx, t, "the banner of a tracker that does not answer",
+		`!document.getElementById('banner').hidden && document.getElementById('status').classList.contains('bad')`)
+	if s := text(ctx, t, `document.getElementById('banner').innerText`); !strings.Contains(s, "did not answer") || !strings.Contains(s, "showing what it said at") {
+		t.Errorf("banner: %q", s)
+	}
+	if n := text(ctx, t, `String(document.querySelectorAll('tr[data-storage]').length)`); n != "3" {
+		t.Errorf("%s storage rows left on the page without its tracker, want the 3 it showed", n)
+	}
+	checkDrawn(t, screenshot(ctx, t, "unreachable"))
 	pageErrors.check(t)
 }
 
@@ -135,7 +141,7 @@ func (p *pageErrors) check(t *testing.T) {
 
 // newBrowser starts headless chromium with a fresh profile and the flags that keep it off
 // the network (the test machine has none: without them it waits on lookups), for at most
-// 30 s. It stops at the end of the test.
+// 60 s (it takes about 6). It stops at the end of the test.
 func newBrowser(t *testing.T, path string) (context.Context, *pageErrors) {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
@@ -150,7 +156,7 @@ func newBrowser(t *testing.T, path string) (context.Context, *pageErrors) {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 30*time.Second)
+	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	errs := &pageErrors{}
 	err := chromedp.Listen(ctx, func(ev any) {
@@ -299,176 +305,3 @@ func size(t *testing.T, n, unit string) float64 {
 }
 
 func abs(f float64) float64 { return max(f, -f) }
-
-// screenshot captures the viewport as a PNG, keeps it in $DEPOT_CLUSTERPAGE_SHOTS when set
-// and returns it decoded.
-func screenshot(ctx context.Context, t *testing.T, name string) image.Image {
-	t.Helper()
-	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	if dir := os.Getenv("DEPOT_CLUSTERPAGE_SHOTS"); dir != "" {
-		if err := os.WriteFile(filepath.Join(dir, "clusterpage-"+name+".png"), b, 0o644); err != nil {
-			t.Error(err)
-		}
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("screenshot %s is not a PNG: %v", name, err)
-	}
-	return img
-}
-
-// checkDrawn checks that a screenshot is a drawn page: the viewport's size, the dark
-// header bar across the top, and text (dark pixels, in many shades from anti-aliasing).
-func checkDrawn(t *testing.T, img image.Image) {
-	t.Helper()
-	if b := img.Bounds(); b.Dx() != shotW || b.Dy() != shotH {
-		t.Fatalf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), shotW, shotH)
-	}
-	header := color.RGBA{0x24, 0x29, 0x2f, 0xff}
-	for _, x := range []int{2, shotW / 2, shotW - 3} {
-		if !near(img.At(x, 2), header, 8) {
-			t.Errorf("screenshot pixel (%d,2) is %v, not the header's %v", x, img.At(x, 2), header)
-		}
-	}
-	colours := map[color.Color]bool{}
-	dark := 0
-	for y := 60; y < shotH; y++ { // below the header
-		for x := range shotW {
-			c := img.At(x, y)
-			colours[c] = true
-			if r, g, b, _ := c.RGBA(); (r+g+b)/3 < 0x6000 {
-				dark++
-			}
-		}
-	}
-	if len(colours) < 64 || dark < shotW*shotH/400 {
-		t.Errorf("screenshot looks blank: %d colours, %d dark pixels below the header", len(colours), dark)
-	}
-}
-
-type box struct{ X, Y, W, H float64 }
-
-// rect is the state badge of a storage's row, in viewport pixels.
-func rect(ctx context.Context, t *testing.T, key string) box {
-	t.Helper()
-	js := fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-storage=%s] .badge').getBoundingClientRect();
-		return {X: r.x, Y: r.y, W: r.width, H: r.height}; })()`, jsString(key))
-	b, err := chromedp.Run(ctx, chromedp.Evaluate[box](js))
-	if err != nil || b.W < 10 || b.H < 8 {
-		t.Fatalf("badge of %s: %+v, %v", key, b, err)
-	}
-	return b
-}
-
-// wantColour checks that at least a third of the pixels of r in img are near c (a badge
-// is its colour but for its white text and rounded corners).
-func wantColour(t *testing.T, img image.Image, what string, r box, c color.RGBA) {
-	t.Helper()
-	n, hit := 0, 0
-	for y := int(r.Y); y < int(r.Y+r.H); y++ {
-		for x := int(r.X); x < int(r.X+r.W); x++ {
-			n++
-			if near(img.At(x, y), c, 24) {
-				hit++
-			}
-		}
-	}
-	if n == 0 || hit*3 < n {
-		t.Errorf("%s at %+v: %d of %d pixels near %v", what, r, hit, n, c)
-	}
-}
-
-func near(a color.Color, b color.RGBA, tol int) bool {
-	r, g, bl, _ := a.RGBA()
-	d := func(x uint32, y uint8) bool { return abs(float64(int(x>>8)-int(y))) <= float64(tol) }
-	return d(r, b.R) && d(g, b.G) && d(bl, b.B)
-}
-
-// startGroupStorage starts a storage of group with paths store paths, reporting to
-// trackerAddr every 100 ms.
-func startGroupStorage(t *testing.T, trackerAddr, group string, paths int) *storage.Server {
-	t.Helper()
-	sc := conf.DefaultStorage()
-	sc.GroupName, sc.BindAddr, sc.Port, sc.HTTP.ServerPort = group, "127.0.0.1", 0, 0
-	sc.BasePath, sc.SubdirCountPerPath = t.TempDir(), 2
-	for range paths {
-		sc.StorePaths = append(sc.StorePaths, conf.StorePath{Path: t.TempDir()})
-	}
-	sc.TrackerServers, sc.HeartBeatInterval = []string{trackerAddr}, 100*time.Millisecond
-	sc.ReservedStorageSpace = conf.Reserved{Bytes: 1 << 20}
-	node, err := storage.New(storage.Config{Storage: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Start(); err != nil {
-		node.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	return node
-}
-
-// link forwards TCP connections from its own loopback port to another address until Cut.
-type link struct {
-	ln    net.Listener
-	to    string
-	mu    sync.Mutex
-	conns []net.Conn
-	cut   bool
-	wg    sync.WaitGroup
-}
-
-func newLink(t *testing.T, to string) *link {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &link{ln: ln, to: to}
-	l.wg.Go(l.accept)
-	t.Cleanup(l.Cut)
-	return l
-}
-
-func (l *link) Addr() string { return l.ln.Addr().String() }
-
-func (l *link) accept() {
-	for {
-		in, err := l.ln.Accept()
-		if err != nil {
-			return
-		}
-		out, err := net.Dial("tcp", l.to)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		l.mu.Lock()
-		if l.cut {
-			l.mu.Unlock()
-			in.Close()
-			out.Close()
-			return
-		}
-		l.conns = append(l.conns, in, out)
-		l.mu.Unlock()
-		l.wg.Go(func() { io.Copy(out, in); out.Close() })
-		l.wg.Go(func() { io.Copy(in, out); in.Close() })
-	}
-}
-
-// Cut closes the listener and every forwarded connection: the far side is unreachable
-// through the link from now on.
-func (l *link) Cut() {
-	l.ln.Close()
-	l.mu.Lock()
-	l.cut = true
-	for _, c := range l.conns {
-		c.Close()
-	}
-	l.mu.Unlock()
-	l.wg.Wait()
-}
