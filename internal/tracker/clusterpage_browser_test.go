@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/depotfs/depot/internal/clusterpage"
+	"github.com/depotfs/depot/internal/conf"
 )
 
 // The viewport of the browser, in CSS pixels (scale 1: one screenshot pixel each).
@@ -33,7 +34,9 @@ const shotW, shotH = 1280, 900
 // DEPOT_CLUSTERPAGE_SHOTS to a folder to keep the screenshots.
 func TestClusterPageInChromium(t *testing.T) {
 	chromium := findChromium(t)
-	tn := startTracker(t, true, nil)
+	// OFFLINE after 2 s without a heartbeat (not 1): a loaded machine must not flap the
+	// storages while the page is read.
+	tn := startTracker(t, true, func(tc *conf.Tracker) { tc.CheckActiveInterval = 2 * time.Second })
 	cut := newLink(t, tn.Addr())
 	a := startGroupStorage(t, tn.Addr(), "group1", 1)
 	b := startGroupStorage(t, cut.Addr(), "group1", 1) // reaches the tracker through cut only
@@ -69,7 +72,7 @@ func TestClusterPageInChromium(t *testing.T) {
 	wantColour(t, img, "the ACTIVE badge of "+keyB, rect(ctx, t, keyB), color.RGBA{0x1f, 0x88, 0x3d, 0xff})
 
 	// Storage b loses its tracker: no heartbeat gets through, the sweep marks it OFFLINE
-	// after check_active_interval (1 s) and the page, fetching every 250 ms, shows it.
+	// after check_active_interval (2 s) and the page, fetching every 250 ms, shows it.
 	cut.Cut()
 	waitPage(ctx, t, keyB+" OFFLINE", fmt.Sprintf(`!!document.querySelector('tr[data-storage=%s][data-state="OFFLINE"]')`, jsString(keyB)))
 	waitPage(ctx, t, "the OFFLINE warning among the recent events",
