@@ -79,15 +79,15 @@ function lagRows(now, s) {
 }
 
 function storageRow(now, s) {
-  const down = s.state === 'OFFLINE' || s.state === 'DELETED';
+  const row = s.state === 'OFFLINE' ? 'down' : s.state === 'DELETED' ? 'gone' : '';
   const who = s.id ? s.addr + ':' + s.port : (s.http_url || '');
-  return el('tr', { class: down ? 'down' : '', 'data-storage': s.key, 'data-state': s.state },
+  return el('tr', { class: row, 'data-storage': s.key, 'data-state': s.state },
     el('td', {}, el('div', { class: 'key' }, s.key), el('div', { class: 'addr' }, who)),
     el('td', {}, badge(s.state), s.rw && s.rw !== 'both' ? el('div', { class: 'muted' }, 'rw=' + s.rw) : null),
     el('td', {}, (s.paths || []).length ? s.paths.map(pathRow) : el('span', { class: 'muted' }, 'no report yet')),
-    el('td', { class: s.state === 'ACTIVE' ? '' : 'stale' }, ago(now, s.last_heartbeat, s.state === 'ACTIVE')),
-    el('td', {}, lagRows(now, s)),
-    el('td', {}, el('div', {}, s.version || '—'),
+    el('td', { class: 'nowrap' + (s.state === 'ACTIVE' || s.state === 'DELETED' ? '' : ' stale') }, ago(now, s.last_heartbeat, s.state === 'ACTIVE')),
+    el('td', { class: 'repl' }, lagRows(now, s)),
+    el('td', { class: 'nowrap' }, el('div', {}, s.version || '—'),
       el('div', { class: 'muted' }, s.up_time ? 'up ' + dur(now - s.up_time) : '')));
 }
 
@@ -102,7 +102,7 @@ function groupCard(now, g) {
   const table = el('table', {},
     el('thead', {}, el('tr', {}, ['Storage', 'State', 'Free space per store path', 'Heartbeat', 'Replication', 'Version'].map((h) => el('th', {}, h)))),
     el('tbody', {}, storages.map((s) => storageRow(now, s))));
-  return el('section', { class: 'card group', 'data-group': g.name }, head, table);
+  return el('section', { class: 'card group', 'data-group': g.name }, head, el('div', { class: 'scroll' }, table));
 }
 
 function stat(label, value, sub, bad) {
@@ -139,21 +139,22 @@ function render(v) {
 
   const events = v.events || [];
   $('events').replaceChildren(events.length
-    ? el('table', {},
+    ? el('div', { class: 'scroll' }, el('table', {},
       el('thead', {}, el('tr', {}, ['Time', 'Level', 'Where', 'What'].map((h) => el('th', {}, h)))),
       el('tbody', {}, events.map((e) => el('tr', { 'data-event': e.level },
-        el('td', { title: 'first ' + clock(e.first) }, el('div', {}, clock(e.time)), el('div', { class: 'muted' }, ago(now, e.time, true))),
+        el('td', { class: 'nowrap', title: 'first ' + clock(e.first) }, el('div', {}, clock(e.time)), el('div', { class: 'muted' }, ago(now, e.time, true))),
         el('td', {}, el('span', { class: 'badge ' + e.level }, e.level)),
         el('td', {}, el('div', {}, e.storage || '—'), el('div', { class: 'muted' }, e.group || '')),
         el('td', {}, el('div', {}, e.message, e.count > 1 ? el('span', { class: 'badge light' }, '×' + e.count) : null),
-          e.detail ? el('div', { class: 'mono muted' }, e.detail) : null)))))
+          e.detail ? el('div', { class: 'mono muted' }, e.detail) : null))))))
     : el('div', { class: 'empty' }, 'Nothing to report.'));
 
   const list = peers.length ? peers : [{ addr: t.addr, alive: true, leader: t.is_leader }];
   $('trackers').replaceChildren(...list.map((p) => el('div', { class: 'peer', 'data-tracker': p.addr },
     el('span', { class: 'dot ' + (p.alive ? 'alive' : 'dead') }), el('span', { class: 'mono' }, p.addr),
     p.leader ? el('span', { class: 'badge info' }, 'leader') : null,
-    p.addr === t.addr ? el('span', { class: 'muted' }, 'this tracker') : null)));
+    p.addr === t.addr ? el('span', { class: 'muted' }, 'this tracker') : null,
+    p.alive ? null : el('span', { class: 'muted' }, 'not answering gossip'))));
 }
 
 let lastOK = 0;
