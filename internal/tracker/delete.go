@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -169,5 +170,6 @@ func (s *Server) Apply(data []byte) error {
 	st.Status, st.SyncSource, st.SyncUntil = meta.StatusDeleted, "", 0
 	g.version++
 	s.log.Info("storage deleted", "group", c.Group, "storage", c.Key)
+	s.event(clusterpage.LevelInfo, c.Group, c.Key, "deleted", "")
 	return s.saveStorage(st)
 }
