@@ -79,6 +79,10 @@ type Tracker struct {
 	// StopTimeout is stop_timeout (Depot): how long a stop (SIGTERM) lets calls in flight
 	// finish before their connections are closed. Default 5 s; 0 = no wait.
 	StopTimeout time.Duration
+
+	// TLS is tls_cert_file and tls_key_file (gRPC over TLS on port) and tls_ca_file (the CAs
+	// trusted for the other trackers, which a tracker with TLS reaches over TLS).
+	TLS TLS
 }
 
 // DefaultTracker returns the values used for keys absent from tracker.conf.
@@ -183,6 +187,7 @@ func (t *Tracker) bind(b *binder) {
 	b.integer("cluster_expect", &t.ClusterExpect)
 	b.addrs("cluster_seeds", &t.ClusterSeeds)
 	b.integer("http.admin_port", &t.AdminPort)
+	t.TLS.bind(b, "tls_")
 	b.ignore(trackerIgnored...)
 	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
@@ -297,5 +302,6 @@ func (t *Tracker) Validate() error {
 		bad("id_type_in_filename", "id type (want ip or id)", t.IDTypeInFilename)
 	}
 	add(checkLogLevel("log_level", t.LogLevel))
+	add(t.TLS.validate("tls_"))
 	return errors.Join(errs...)
 }

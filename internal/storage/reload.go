@@ -43,6 +43,10 @@ var liveStorageKeys = map[string]Effect{
 	"http.user_limit_rate":         Live,
 	"http.download.allow_referers": Live,
 	"http.stats.allow_referers":    Live,
+	"tls_cert_file":                Live, // the files are reread at every reload (tls.go)
+	"tls_key_file":                 Live,
+	"http.tls.cert_file":           Live,
+	"http.tls.key_file":            Live,
 	"allow_hosts":                  Live,
 }
 
@@ -90,20 +94,27 @@ func LiveKeys() (storageConf, modConf []string) {
 
 // Reload applies the values of sc and mod (nil: the module's defaults) that may change while
 // the node serves (KeyEffect Live): response_mode, the anti-steal check, the rate limits, the
-// Referer allow-lists, allow_hosts and stop_timeout. Downloads in flight finish under the
-// settings they started with; allow_hosts applies to the calls that start from then on. Other
-// values are ignored: they take effect at the next start. On error (a setting the HTTP module
-// refuses, a token_check_fail file it cannot read, an allow_hosts line that does not parse or
-// resolve, named by file:line) nothing changes.
+// Referer allow-lists, allow_hosts and stop_timeout, and it rereads the TLS certificate files
+// (renewed in place or renamed) for the handshakes that start from now on. Downloads in flight
+// finish under the settings they started with; allow_hosts applies to the calls that start
+// from then on. Other values are ignored: they take effect at the next start. On error (a
+// setting the HTTP module refuses, a token_check_fail file it cannot read, an allow_hosts line
+// that does not parse or resolve, named by file:line, a certificate that does not load)
+// nothing changes.
 func (s *Server) Reload(sc conf.Storage, mod *conf.Mod) error {
 	m := modOrDefault(&sc, mod)
 	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
+	useCerts, err := s.reloadTLS(&sc)
+	if err != nil {
+		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
+	}
 	if err := s.handler.SetLive(httpLive(&sc, m)); err != nil {
 		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
 	}
+	useCerts()
 	s.allow.Set(allow)
 	if s.ctl.api != nil {
 		s.ctl.api.SetReferers(stats.ParseReferers(sc.HTTP.Controlled.StatsAllowReferers))

@@ -23,9 +23,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/allowhosts"
+	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
@@ -79,6 +81,10 @@ type Server struct {
 	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
 	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
 
+	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
+	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
+	dialCreds credentials.TransportCredentials // for trackers and peers: TLS or plaintext
+
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
 	ctl            controlled                      // download accounting and callback (controlled.go)
@@ -103,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err // before anything is made or opened: a bad line changes nothing
 	}
 	s := &Server{cfg: cfg, log: log, ident: ident, allow: allowhosts.NewGuard("storage", allow)}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
 	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
@@ -155,10 +164,11 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		SendTimeout:       sc.NetworkTimeout,
+		TLS:               s.httpTLS(),
 		Logger:            log.With("component", "http"),
 	})
 	// allow_hosts first: a refused client reaches nothing else.
-	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor())}
+	opts := append(s.grpcServerOptions(), grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor()))
 	opts = append(append(opts, cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {

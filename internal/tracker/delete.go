@@ -94,7 +94,11 @@ func (s *Server) forwardDelete(ctx context.Context, req *trackerpb.DeleteStorage
 		}
 		return nil, toStatus(err)
 	}
-	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := s.cfg.DialCreds
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("%w: delete storage: leader %q: %w", ErrNotLeader, leader, err))
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/conf"
@@ -31,7 +32,10 @@ type Config struct {
 	Now                        func() time.Time // default time.Now
 	CheckInterval              time.Duration    // OFFLINE sweep period; default 1 s
 	RecentEvents               int              // the cluster page's event ring; default clusterpage.DefaultEvents
-	Logger                     *slog.Logger
+	// DialCreds are the credentials of this tracker's calls to the others (a delete passed
+	// on to the leader): TLS when the trackers serve TLS. Nil = plaintext.
+	DialCreds credentials.TransportCredentials
+	Logger    *slog.Logger
 }
 
 // Validate checks the parts of c that New relies on.
