@@ -65,6 +65,7 @@ func (s *Server) applyTrunkServer(c command) error {
 		return nil
 	}
 	g.meta.TrunkServer = c.Key
+	g.meta.TrunkEpoch++
 	g.version++
 	s.log.Info("trunk server", "group", c.Group, "storage", c.Key)
 	if err := s.cfg.Meta.PutGroup(g.meta); err != nil {
