@@ -32,6 +32,7 @@ import (
 	"github.com/depotfs/depot/internal/logfile"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/storagesvc"
+	"github.com/depotfs/depot/internal/trunk"
 )
 
 // Config is everything a node needs, already loaded and validated.
@@ -76,6 +77,7 @@ type Server struct {
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
 	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	trunk    *trunk.Node   // trunk slots (use_trunk_file), see trunk.go
 
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
@@ -158,8 +160,14 @@ func New(cfg Config) (*Server, error) {
 			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
 	})))
 	s.grpcSrv = grpc.NewServer(opts...)
+	s.trunk, err = trunk.NewNode(trunk.NodeOptions{Store: s.store, StateDir: dataDir, Logger: log.With("component", "trunk")})
+	if err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.trunk.Register(s.grpcSrv)
 	s.svc = storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
-		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")})
+		TokenFile: filepath.Join(dataDir, "upload_tokens.dat"), Trunk: s.trunk})
 	s.svc.Register(s.grpcSrv)
 	s.registerReplication()
 	if err := s.newAdmin(); err != nil {
@@ -258,6 +266,9 @@ func (s *Server) closeFiles() error {
 		errs = append(errs, st.Close())
 	}
 	errs = append(errs, s.closeReplication())
+	if s.trunk != nil {
+		s.trunk.Close()
+	}
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

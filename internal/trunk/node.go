@@ -137,14 +137,17 @@ func (n *Node) SetServer(self, server string, epoch uint32, members []Member) {
 	if n.closed {
 		return
 	}
-	n.self = self
-	for _, m := range members {
-		if m.Addr != "" {
-			n.members[m.Key] = m.Addr
-		}
-	}
-	if server == n.server && epoch < n.epoch {
+	if epoch < n.epoch {
 		return // an older answer from a lagging tracker
+	}
+	n.self = self
+	if len(members) > 0 {
+		n.members = map[string]string{}
+		for _, m := range members {
+			if m.Addr != "" {
+				n.members[m.Key] = m.Addr
+			}
+		}
 	}
 	n.server, n.epoch = server, epoch
 	enabled := n.params.Load().Enabled
