@@ -24,6 +24,9 @@ var (
 	ErrExists      = errors.New("file already exists")
 	ErrInvalid     = errors.New("invalid request")
 	ErrNotAppender = errors.New("not an appender file")
+	// ErrSlotBusy: a trunk replica's slot still holds another live file (its delete has not
+	// arrived yet); retrying later succeeds.
+	ErrSlotBusy = errors.New("trunk slot holds another live file")
 )
 
 // PathConfig is one store path (store_pathN).

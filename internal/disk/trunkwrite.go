@@ -170,7 +170,7 @@ func (s *Store) writeSlot(id fileid.ID, data []byte) error {
 }
 
 // putTrunkReplica writes a trunk file copied from another storage into its slot. A slot
-// already holding this file is left as is; a slot holding another live file is ErrExists
+// already holding this file is left as is; a slot holding another live file is ErrSlotBusy
 // (its delete has not arrived yet: the sender retries).
 func (s *Store) putTrunkReplica(id fileid.ID, r io.Reader, o ReplicaOptions) error {
 	slot, _ := id.Trunk()
@@ -198,7 +198,7 @@ func (s *Store) putTrunkReplica(id fileid.ID, r io.Reader, o ReplicaOptions) err
 				return nil
 			}
 			if hdr[0] == trunkRegular || hdr[0] == trunkLink {
-				return fmt.Errorf("disk: replica %s: its slot holds another live file: %w", id, ErrExists)
+				return fmt.Errorf("disk: replica %s: %w", id, ErrSlotBusy)
 			}
 		}
 	}

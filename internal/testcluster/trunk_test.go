@@ -261,6 +261,12 @@ func TestTrunkServerFailover(t *testing.T) {
 	checkNoOverlap(t, files)
 	first.Restart()
 	trunkServer(t, c, false)
+	c.Eventually("the restarted storage knows the trunk server", 10*time.Second, func() error {
+		if k, _ := first.Node().Trunk().Server(); k != other.Key() {
+			return fmt.Errorf("it names %q", k)
+		}
+		return nil
+	})
 	files = append(files, uploadMany(t, first, "after-a", 30)...)
 	files = append(files, uploadMany(t, other, "after-b", 30)...)
 	checkNoOverlap(t, files)

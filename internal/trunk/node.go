@@ -370,3 +370,10 @@ func (n *Node) conn(key string) (*grpc.ClientConn, error) {
 	n.conns[key] = c
 	return c, nil
 }
+
+// Server returns the group's trunk server key and epoch as this node last heard them.
+func (n *Node) Server() (string, uint32) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.server, n.epoch
+}
