@@ -80,6 +80,7 @@ type Store struct {
 	locks [lockStripes]sync.Mutex // per-ID serialisation of in-place writes, metadata, delete
 	// trunkLocks serialise header writes per trunk file; taken inside locks, never around them.
 	trunkLocks [lockStripes]sync.Mutex
+	trunkSyncs sync.Map // trunk file path → *groupSync
 
 	pathMu   sync.Mutex
 	nextPath int // round robin over writable store paths

@@ -7,8 +7,10 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"sync"
 
 	"github.com/depotfs/depot/internal/fileid"
+	"golang.org/x/sys/unix"
 )
 
 // TrunkLoc is where a trunk slot lives: a store path, the data/XX/YY directory of its trunk
@@ -151,7 +153,8 @@ func (s *Store) writeSlot(id fileid.ID, data []byte) error {
 	if _, err := f.WriteAt(data, int64(slot.Offset)+trunkHeaderSize); err != nil {
 		return fmt.Errorf("disk: trunk write %s: %w", id, osErr(err))
 	}
-	if err := f.Sync(); err != nil {
+	gs := s.groupSyncFor(name)
+	if err := gs.sync(f); err != nil {
 		return fmt.Errorf("disk: trunk write %s: %w", id, osErr(err))
 	}
 	h := wantTrunkHeader(id, slot)
@@ -159,11 +162,12 @@ func (s *Store) writeSlot(id fileid.ID, data []byte) error {
 	var hdr [trunkHeaderSize]byte
 	h.encode(hdr[:])
 	mu.Lock()
-	defer mu.Unlock()
-	if _, err := f.WriteAt(hdr[:], int64(slot.Offset)); err != nil {
+	_, err = f.WriteAt(hdr[:], int64(slot.Offset))
+	mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("disk: trunk write %s: header: %w", id, osErr(err))
 	}
-	if err := f.Sync(); err != nil {
+	if err := gs.sync(f); err != nil {
 		return fmt.Errorf("disk: trunk write %s: header: %w", id, osErr(err))
 	}
 	return nil
@@ -203,4 +207,45 @@ func (s *Store) putTrunkReplica(id fileid.ID, r io.Reader, o ReplicaOptions) err
 		}
 	}
 	return s.writeSlot(id, data)
+}
+
+// groupSync makes the writes to one trunk file durable with as few fdatasync calls as the
+// concurrent writers allow (group commit): a writer whose write finished before a sync
+// started needs no sync of its own. fdatasync, not fsync: the bytes (and the size, when a
+// write extended the file) must be durable, the mtime need not be.
+type groupSync struct {
+	mu     sync.Mutex // guards issued
+	issued uint64     // writes finished and waiting for durability
+	syncMu sync.Mutex // one fdatasync at a time; guards synced
+	synced uint64     // writes known durable
+}
+
+// sync returns once every write to f finished before the call is durable.
+func (g *groupSync) sync(f *os.File) error {
+	g.mu.Lock()
+	g.issued++
+	ticket := g.issued
+	g.mu.Unlock()
+	g.syncMu.Lock()
+	defer g.syncMu.Unlock()
+	if g.synced >= ticket {
+		return nil
+	}
+	g.mu.Lock()
+	upto := g.issued
+	g.mu.Unlock()
+	if err := unix.Fdatasync(int(f.Fd())); err != nil {
+		return err
+	}
+	g.synced = upto
+	return nil
+}
+
+// groupSyncFor returns the group commit of the trunk file at path.
+func (s *Store) groupSyncFor(path string) *groupSync {
+	if g, ok := s.trunkSyncs.Load(path); ok {
+		return g.(*groupSync)
+	}
+	g, _ := s.trunkSyncs.LoadOrStore(path, &groupSync{})
+	return g.(*groupSync)
 }
