@@ -482,7 +482,9 @@ func TestReuseManySmallFiles(t *testing.T) {
 	}
 	files1, app1, alloc1 := diskUsage(t, st.DataDirs()[0])
 	t.Logf("%d files: %d trunk files, %d bytes (%d allocated) → after reuse %d, %d (%d)", count, files0, app0, alloc0, files1, app1, alloc1)
-	if files1 != files0 || app1 != app0 || alloc1 > alloc0 {
+	// Best fit may pack the new files a little differently from the deleted ones, so one
+	// may land in a never-written block of a trunk file: allow a thousandth.
+	if files1 != files0 || app1 != app0 || alloc1 > alloc0+alloc0/1000 {
 		t.Errorf("trunk files grew: %d files %d bytes %d allocated → %d %d %d", files0, app0, alloc0, files1, app1, alloc1)
 	}
 	// Nothing overlaps: every kept and added file reads back intact.
