@@ -57,6 +57,16 @@ func trunkServer(t *testing.T, c *testcluster.Cluster, partial bool) *testcluste
 		}
 		return fmt.Errorf("trunk server %q not running", key)
 	})
+	c.Eventually("every storage knows the trunk server", 10*time.Second, func() error {
+		for _, s := range c.Storages {
+			if n := s.Node(); n != nil {
+				if k, _ := n.Trunk().Server(); k != got.Key() {
+					return fmt.Errorf("%s names %q", s, k)
+				}
+			}
+		}
+		return nil
+	})
 	return got
 }
 
@@ -261,12 +271,6 @@ func TestTrunkServerFailover(t *testing.T) {
 	checkNoOverlap(t, files)
 	first.Restart()
 	trunkServer(t, c, false)
-	c.Eventually("the restarted storage knows the trunk server", 10*time.Second, func() error {
-		if k, _ := first.Node().Trunk().Server(); k != other.Key() {
-			return fmt.Errorf("it names %q", k)
-		}
-		return nil
-	})
 	files = append(files, uploadMany(t, first, "after-a", 30)...)
 	files = append(files, uploadMany(t, other, "after-b", 30)...)
 	checkNoOverlap(t, files)
