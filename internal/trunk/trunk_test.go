@@ -561,3 +561,21 @@ func TestFenceRefusesOlderGenerations(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+// A stream that disagrees with its announced size stores nothing.
+func TestUploadSizeMismatch(t *testing.T) {
+	n, _ := newTestNode(t, trunkParams())
+	for _, tc := range []struct {
+		data []byte
+		size int64
+		want error
+	}{{make([]byte, 11), 10, disk.ErrTooLarge}, {make([]byte, 9), 10, disk.ErrTruncated}} {
+		_, rest, err := n.Upload(t.Context(), UploadRequest{R: bytes.NewReader(tc.data), Size: tc.size, PathIndex: -1})
+		if !errors.Is(err, tc.want) || rest != nil {
+			t.Errorf("%d bytes announced as %d: %v (rest %v), want %v", len(tc.data), tc.size, err, rest != nil, tc.want)
+		}
+	}
+	if st := n.role.alloc.Stats(); st.Used != 0 {
+		t.Errorf("%d slots allocated after refused uploads", st.Used)
+	}
+}

@@ -1,6 +1,7 @@
 package trunk
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,18 +35,22 @@ func (n *Node) Upload(ctx context.Context, req UploadRequest) (fileid.ID, io.Rea
 	if req.Size >= 0 {
 		limit = req.Size
 	}
-	buf := make([]byte, limit+1)
-	got, err := io.ReadFull(req.R, buf)
+	// One byte past the limit shows an overrun; an unknown size grows the buffer as it comes.
+	var b bytes.Buffer
+	if req.Size >= 0 {
+		b.Grow(int(limit) + 1)
+	}
+	read, err := b.ReadFrom(io.LimitReader(req.R, limit+1))
+	got := int(read)
 	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 	case err != nil:
 		return fileid.ID{}, nil, err
-	case req.Size >= 0:
+	case read > limit && req.Size >= 0:
 		return fileid.ID{}, nil, fmt.Errorf("%w: more than %d bytes", disk.ErrTooLarge, req.Size)
-	default: // unknown size, larger than a slot
-		return fileid.ID{}, bytesReader(buf[:got], req.R), nil
+	case read > limit: // unknown size, larger than a slot
+		return fileid.ID{}, bytesReader(b.Bytes(), req.R), nil
 	}
-	data := buf[:got]
+	data := b.Bytes()
 	if req.Size >= 0 && int64(got) < req.Size {
 		return fileid.ID{}, nil, fmt.Errorf("%w: %d of %d bytes", disk.ErrTruncated, got, req.Size)
 	}
