@@ -79,6 +79,9 @@ func printMonitor(w io.Writer, addr string, resp *trackerpb.ListGroupsResponse, 
 	for _, g := range resp.GetGroups() {
 		fmt.Fprintf(w, "\ngroup %s: %d storages, free %s of %s\n", g.GetName(), len(g.GetStorages()),
 			bytesText(g.GetFreeBytes()), bytesText(g.GetTotalBytes()))
+		if k := g.GetTrunkServerKey(); k != "" {
+			fmt.Fprintf(w, "  trunk server %s (epoch %d)\n", k, g.GetTrunkEpoch())
+		}
 		for _, s := range g.GetStorages() {
 			b := s.GetBrief()
 			who := b.GetKey()

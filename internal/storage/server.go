@@ -35,6 +35,7 @@ import (
 	"github.com/depotfs/depot/internal/logfile"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/storagesvc"
+	"github.com/depotfs/depot/internal/trunk"
 )
 
 // Config is everything a node needs, already loaded and validated.
@@ -80,6 +81,7 @@ type Server struct {
 	svc      *storagesvc.Service
 	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
 	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
+	trunk    *trunk.Node       // trunk slots (use_trunk_file), see trunk.go
 
 	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
 	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
@@ -176,8 +178,14 @@ func New(cfg Config) (*Server, error) {
 			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
 	})))
 	s.grpcSrv = grpc.NewServer(opts...)
+	s.trunk, err = trunk.NewNode(trunk.NodeOptions{Store: s.store, StateDir: dataDir, Logger: log.With("component", "trunk")})
+	if err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.trunk.Register(s.grpcSrv)
 	s.svc = storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
-		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")})
+		TokenFile: filepath.Join(dataDir, "upload_tokens.dat"), Trunk: s.trunk})
 	s.svc.Register(s.grpcSrv)
 	s.registerReplication()
 	if err := s.newAdmin(); err != nil {
@@ -276,6 +284,9 @@ func (s *Server) closeFiles() error {
 		errs = append(errs, st.Close())
 	}
 	errs = append(errs, s.closeReplication())
+	if s.trunk != nil {
+		s.trunk.Close()
+	}
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

@@ -242,7 +242,9 @@ func (r *reporter) join(ctx context.Context, cl trackerpb.TrackerServiceClient) 
 		r.mu.Lock()
 		r.params = m
 		r.mu.Unlock()
+		r.s.trunk.SetParams(m)
 	}
+	r.s.setTrunkServer(resp.GetStorageKey(), resp.GetTrunkServerKey(), resp.GetTrunkEpoch(), resp.GetMembers())
 	return resp.GetStorageKey(), nil
 }
 
@@ -266,6 +268,7 @@ func (r *reporter) heartbeat(ctx context.Context, cl trackerpb.TrackerServiceCli
 		return err
 	}
 	r.members.set(resp.GetMembers())
+	r.s.setTrunkServer(key, resp.GetTrunkServerKey(), resp.GetTrunkEpoch(), resp.GetMembers())
 	return nil
 }
 

@@ -29,6 +29,9 @@ type command struct {
 	Group string `json:"group"`
 	Key   string `json:"key"`
 	At    int64  `json:"at"`
+	// Epoch is the trunk epoch a set_trunk_server decision starts (the group's previous one
+	// plus one); a replayed decision whose epoch is not above the group's changes nothing.
+	Epoch uint32 `json:"epoch,omitempty"`
 }
 
 // decodeCommand parses a replicated decision.

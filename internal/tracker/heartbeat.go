@@ -60,7 +60,7 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 		Status:         trackerpb.StorageStatus(st.Status),
 		Members:        briefs(g),
 		Changed:        changed,
-		TrunkServerKey: g.meta.TrunkServer,
+		TrunkServerKey: g.meta.TrunkServer, TrunkEpoch: g.meta.TrunkEpoch,
 	}, nil
 }
 

@@ -112,7 +112,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 		Group:          st.Group,
 		Members:        briefs(g),
 		Parameters:     s.parameters(),
-		TrunkServerKey: g.meta.TrunkServer,
+		TrunkServerKey: g.meta.TrunkServer, TrunkEpoch: g.meta.TrunkEpoch,
 	}, nil
 }
 
