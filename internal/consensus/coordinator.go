@@ -60,6 +60,7 @@ type Coordinator struct {
 	joining    bool
 	lastRejoin time.Time
 	closed     bool
+	handedTo   string // the node Close handed leadership to, or "" (tests)
 }
 
 // New opens the store in cfg.DataDir, starts the Raft and gossip listeners
@@ -109,7 +110,7 @@ func (c *Coordinator) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
-	c.handOver()
+	c.handedTo = c.handOver()
 	c.cancel()
 	c.wg.Wait()
 	return c.shutdown()

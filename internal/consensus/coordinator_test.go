@@ -274,8 +274,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // TestCloseHandsOverLeadership: a leader that stops cleanly hands leadership over before Close
-// returns, so another tracker is Raft leader at once, without the heartbeat timeout a crash
-// costs (the followers' timeout is at least Heartbeat after the last contact).
+// returns: another tracker is Raft leader then, without the heartbeat timeout a crash costs.
 func TestCloseHandsOverLeadership(t *testing.T) {
 	cl := newCluster(t, 47, 3, 3)
 	first := waitOneLeader(t, cl.nodes)
@@ -288,15 +287,22 @@ func TestCloseHandsOverLeadership(t *testing.T) {
 		}
 		return true
 	})
+	c := first.c
 	cl.stop(first)
-	var now []string
+	if c.handedTo == "" {
+		t.Fatal("the leader's Close handed leadership to no one")
+	}
+	var to *node
 	for _, nd := range rest {
-		if nd.c.raft.State() == raft.Leader {
-			now = append(now, nd.host)
+		if nd.c.id == c.handedTo {
+			to = nd
 		}
 	}
-	if len(now) != 1 {
-		t.Fatalf("right after the leader's Close, Raft leaders among the others = %v; want exactly one (leadership handed over)", now)
+	if to == nil {
+		t.Fatalf("leadership handed to %q, not one of the other trackers", c.handedTo)
+	}
+	if st := to.c.raft.State(); st != raft.Leader {
+		t.Errorf("right after the leader's Close, %s (handed leadership) is %v, want Leader", to.host, st)
 	}
 	waitOneLeader(t, rest)
 }
