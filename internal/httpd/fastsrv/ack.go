@@ -44,6 +44,12 @@ var _ AckWatcher = (*response)(nil)
 
 // Offset implements AckWatcher.
 func (w *response) Offset() int64 {
+	if w.c.tls != nil {
+		// TLS: pending plain text becomes records of a size not known before they are
+		// written, so it is written now and the offset is exact in bytes on the wire.
+		w.flushBuf()
+		return w.c.sock
+	}
 	n := w.c.sock
 	if w.buf != nil {
 		n += int64(len(*w.buf))
@@ -55,7 +61,7 @@ func (w *response) Offset() int64 {
 // order; a connection with watches pending is in the sweeper's list (see ackSweeper).
 func (w *response) WatchAck(from, to int64, done AckReceiver) {
 	c := w.c
-	if to <= from || c.rc == nil {
+	if to <= from || c.tcp == nil {
 		done.Acked(0)
 		return
 	}
@@ -103,10 +109,14 @@ func (c *conn) checkAcks() {
 	if c.outqFn == nil {
 		c.outqFn = c.readOutq
 	}
-	if c.rc.Control(c.outqFn) != nil || c.outq < 0 {
+	if c.tcp.Control(c.outqFn) != nil || c.outq < 0 {
 		return
 	}
-	acked := c.sock - int64(c.outq)
+	sock := c.sock
+	if c.wire != nil {
+		sock = c.wire.n.Load() // TLS: what crypto/tls wrote, also between requests
+	}
+	acked := sock - int64(c.outq)
 	c.ackMu.Lock()
 	n := 0
 	for n < len(c.acks) && c.acks[n].to <= acked {
@@ -304,7 +314,7 @@ func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
 		a.done[i] = watch{}
 	}
 	if closeIt {
-		c.nc.Close()
+		c.raw.Close()
 		return false
 	}
 	return !final || !empty
@@ -342,7 +352,7 @@ func (a *ackSweeper) close() {
 func bytesAcked(c *conn) (int64, bool) {
 	var info *unix.TCPInfo
 	var gerr error
-	err := c.rc.Control(func(fd uintptr) {
+	err := c.tcp.Control(func(fd uintptr) {
 		info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
 	if err != nil || gerr != nil {
