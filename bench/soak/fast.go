@@ -75,6 +75,8 @@ func fastGet(c net.Conn, br *bufio.Reader, buf []byte, req string) (int64, error
 // cpuUse is where the CPU time went over a measurement, in CPUs (1 = one CPU all the time).
 type cpuUse struct {
 	server, soak, machine float64
+	slow                  float64 // the slow-download process, when it is not the soak process
+	slowApart             bool
 }
 
 // cpuMeter measures cpuUse from when startCPU is called until stop.
@@ -82,11 +84,15 @@ type cpuMeter struct {
 	srv          *server
 	at           time.Time
 	server, soak int64
+	slow         int64
 	busy, total  int64
 }
 
 func startCPU(srv *server) cpuMeter {
 	m := cpuMeter{srv: srv, at: time.Now(), server: srv.cpuTicks(), soak: benchenv.CPUTicks(os.Getpid())}
+	if srv.slowPid != 0 && srv.slowPid != os.Getpid() {
+		m.slow = benchenv.CPUTicks(srv.slowPid)
+	}
 	m.busy, m.total = benchenv.MachineTicks()
 	return m
 }
@@ -97,6 +103,9 @@ func (m cpuMeter) stop() cpuUse {
 	u := cpuUse{
 		server: float64(m.srv.cpuTicks()-m.server) / secs,
 		soak:   float64(benchenv.CPUTicks(os.Getpid())-m.soak) / secs,
+	}
+	if m.srv.slowPid != 0 && m.srv.slowPid != os.Getpid() {
+		u.slow, u.slowApart = float64(benchenv.CPUTicks(m.srv.slowPid)-m.slow)/secs, true
 	}
 	if total > m.total {
 		u.machine = float64(busy-m.busy) / float64(total-m.total) * float64(runtime.NumCPU())

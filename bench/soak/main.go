@@ -50,6 +50,7 @@ type options struct {
 	timeout         time.Duration
 	out, profile    string
 	sndbuf, lowat   int // bench/server -sndbuf, -notsent-lowat (0 = not set)
+	slowNice        int // nice value of the slow-download process (-1 = in the soak process)
 }
 
 func main() {
@@ -71,9 +72,23 @@ func run(args []string) error {
 	flags.IntVar(&o.sndbuf, "sndbuf", 0, "bench/server -sndbuf: SO_SNDBUF of every server connection (0 = the kernel's autotuning)")
 	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = fastsrv's default, 16 KiB; -1 = the kernel's, no limit)")
 	flags.StringVar(&o.profile, "profile", "", "save the server's CPU profile of each fast-client run, and its heap profile and goroutine summary with the slow downloads open, into this directory")
+	flags.IntVar(&o.slowNice, "slow-nice", 19, "run the slow downloads in a child process under nice -n this (they stand in for remote clients); -1 = in the soak process itself")
+	var child struct {
+		on         bool
+		addr, path string
+	}
+	flags.BoolVar(&child.on, "slow-child", false, "internal: be the slow-download process (see -slow-nice)")
+	flags.StringVar(&child.addr, "slow-addr", "", "internal: the server address, with -slow-child")
+	flags.StringVar(&child.path, "slow-path", "", "internal: the slow downloads' URL path, with -slow-child")
 	flags.StringVar(&o.out, "out", "docs/benchmarks.md", `markdown file whose "## Slow-client soak" section is written ("" = print only)`)
 	if err := flags.Parse(args); err != nil {
 		return err
+	}
+	if child.on {
+		return slowChild(child.addr, child.path, o.rate)
+	}
+	if o.slowNice > 19 {
+		return fmt.Errorf("-slow-nice %d: want -1 (in this process) or a nice value up to 19", o.slowNice)
 	}
 	if o.n < 1 || o.batch < 1 || o.rate < minRate || o.fastDur < time.Second {
 		return fmt.Errorf("want -n >= 1, -batch >= 1, -rate >= %d, -fast-dur >= 1s", minRate)
@@ -130,7 +145,14 @@ func soak(ctx context.Context, o options, nofile uint64) (result, error) {
 	defer srv.stop()
 	res.procs = srv.procs
 	res.idle = srv.sample(ctx)
-	err = measure(ctx, o, srv, newSlowSet(srv.addr, slowPath, o.rate), fastPath, &res)
+	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate)
+	if o.slowNice >= 0 {
+		if slow, err = startSlowProc(srv.addr, slowPath, o.rate, o.slowNice); err != nil {
+			return res, err
+		}
+	}
+	srv.slowPid = slow.pid()
+	err = measure(ctx, o, srv, slow, fastPath, &res)
 	res.load1 = benchenv.LoadAvg()
 	return res, err
 }
@@ -148,7 +170,7 @@ func (o options) serverFlags() []string {
 }
 
 // measure runs the fast client alone, beside the slow downloads and alone again.
-func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPath string, res *result) error {
+func measure(ctx context.Context, o options, srv *server, slow slowDownloads, fastPath string, res *result) error {
 	defer slow.close()
 	var err error
 	logf("fast client alone for %s", o.fastDur)
@@ -160,16 +182,16 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 	if err := hold(ctx, o, srv, slow, res); err != nil {
 		return err
 	}
-	bytes0, t0 := slow.bytes.Load(), time.Now()
+	bytes0, t0 := slow.stats().bytes, time.Now()
 	peak := srv.watch(ctx, time.Second)
 	res.fastDuring, res.cpuDuring, err = fast(ctx, o, srv, fastPath, "beside")
 	res.peak, res.after = peak(), srv.sample(ctx)
-	res.slowRate = float64(slow.bytes.Load()-bytes0) / time.Since(t0).Seconds() / float64(o.n)
+	st := slow.stats()
+	res.slowRate = float64(st.bytes-bytes0) / time.Since(t0).Seconds() / float64(o.n)
 	if err != nil {
 		return fmt.Errorf("fast client beside the slow downloads: %w", err)
 	}
-	res.reading, res.finished, res.failed = slow.reading.Load(), slow.finished.Load(), slow.failed.Load()
-	res.slowErr = slow.err()
+	res.reading, res.finished, res.failed, res.slowErr = st.reading, st.finished, st.failed, st.err
 	slow.close()
 	logf("fast client beside them: %.0f MiB/s; %d of %d slow downloads still reading", res.fastDuring/(1<<20), res.reading, o.n)
 	// Alone again once the server has let the slow downloads go: the two alone runs bracket
@@ -188,7 +210,7 @@ func measure(ctx context.Context, o options, srv *server, slow *slowSet, fastPat
 
 // hold opens the slow downloads, waits -settle (measuring the CPU use) and samples the
 // server with all of them reading.
-func hold(ctx context.Context, o options, srv *server, slow *slowSet, res *result) error {
+func hold(ctx context.Context, o options, srv *server, slow slowDownloads, res *result) error {
 	t0 := time.Now()
 	if err := slow.open(ctx, o.n, o.batch); err != nil {
 		return err

@@ -54,6 +54,7 @@ type server struct {
 	procs       int // GOMAXPROCS
 	cmd         *exec.Cmd
 	http        *http.Client
+	slowPid     int // the process holding the slow downloads (CPU use is measured per process)
 }
 
 // startServer builds bench/server into tmp and starts it on store with accounting on (its

@@ -78,7 +78,9 @@ type Stats struct {
 // Accountant merges deliveries into downloads. Record is safe for concurrent use.
 type Accountant struct {
 	cfg  Config
-	in   chan *Delivery
+	qmu  sync.Mutex
+	q    []*Delivery   // recorded, not yet merged (guarded by qmu)
+	kick chan struct{} // a delivery arrived in an empty queue
 	sync chan chan struct{}
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -91,7 +93,9 @@ type Accountant struct {
 	events   []Completion
 	idPrefix string
 	seq      uint64
-	keyBuf   []byte // lookup key scratch
+	keyBuf   []byte      // lookup key scratch
+	batch    Stats       // counts of the current batch, not yet published
+	spare    []*Delivery // the queue's other slice
 
 	mu    sync.Mutex // guards stats
 	stats Stats
@@ -141,7 +145,7 @@ func New(cfg Config) (*Accountant, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Accountant{
-		cfg: cfg, in: make(chan *Delivery, cfg.Buffer), sync: make(chan chan struct{}), done: make(chan struct{}),
+		cfg: cfg, kick: make(chan struct{}, 1), sync: make(chan chan struct{}), done: make(chan struct{}),
 		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{}, idPrefix: randomPrefix(),
 	}
 	if err := a.load(); err != nil {
@@ -178,11 +182,21 @@ func (a *Accountant) load() error {
 // Record queues d, which it owns from then on; it never blocks (a full queue drops d and
 // counts it).
 func (a *Accountant) Record(d *Delivery) {
-	select {
-	case a.in <- d:
-	default:
+	a.qmu.Lock()
+	if len(a.q) >= a.cfg.Buffer {
+		a.qmu.Unlock()
 		a.dropped.Add(1)
 		d.release()
+		return
+	}
+	a.q = append(a.q, d)
+	first := len(a.q) == 1
+	a.qmu.Unlock()
+	if first {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -218,15 +232,17 @@ func (a *Accountant) Close() error {
 	return nil
 }
 
+// run merges deliveries as they come: Record kicks the goroutine only when it finds the queue
+// empty, so under load one wake merges every delivery recorded while the goroutine waited for
+// its turn (with GOMAXPROCS=1, those of a whole run of the connection goroutines).
 func (a *Accountant) run() {
 	defer a.wg.Done()
 	t := time.NewTicker(a.cfg.FlushInterval)
 	defer t.Stop()
 	for {
 		select {
-		case d := <-a.in:
-			a.merge(d)
-			d.release()
+		case <-a.kick:
+			a.drain()
 		case <-t.C:
 			a.flush()
 		case ch := <-a.sync:
@@ -241,14 +257,20 @@ func (a *Accountant) run() {
 	}
 }
 
+// drain merges every queued delivery, as of one reading of the clock, and publishes the counts.
 func (a *Accountant) drain() {
-	for {
-		select {
-		case d := <-a.in:
-			a.merge(d)
+	a.qmu.Lock()
+	batch := a.q
+	a.q = a.spare
+	a.qmu.Unlock()
+	if len(batch) > 0 {
+		now := a.cfg.Now()
+		for i, d := range batch {
+			a.merge(d, now)
 			d.release()
-		default:
-			return
+			batch[i] = nil
 		}
 	}
+	a.spare = batch[:0]
+	a.publish()
 }

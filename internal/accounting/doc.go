@@ -13,9 +13,10 @@
 //     of a (user, file) pair: a union not complete within it starts again.
 //   - State is bounded: at most Config.MaxEntries pairs; the least recently active pair is
 //     evicted (and counted) to make room for a new one.
-//   - Deliveries reach the Accountant through a buffered channel, processed by one goroutine;
-//     a full channel drops the delivery and counts it, so a download never waits for
-//     accounting.
+//   - Deliveries reach the Accountant through a bounded queue, merged in batches by one
+//     goroutine (woken when a delivery finds the queue empty: under load once per batch, not
+//     once per response); a full queue drops the delivery and counts it, so a download never
+//     waits for accounting.
 //
 // # Durability
 //

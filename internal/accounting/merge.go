@@ -10,8 +10,8 @@ import (
 )
 
 // merge adds one delivery to its pair's union and completes the download when the union
-// covers the file.
-func (a *Accountant) merge(d *Delivery) {
+// covers the file; now is the time of its batch.
+func (a *Accountant) merge(d *Delivery, now time.Time) {
 	if d.Size < 0 || d.FileID == "" {
 		return
 	}
@@ -22,19 +22,17 @@ func (a *Accountant) merge(d *Delivery) {
 	for _, s := range d.Acked {
 		ackedBytes += uint64(max(s.End-s.Start, 0))
 	}
-	a.mu.Lock()
-	a.stats.Responses++
-	a.stats.BytesSent += sent
-	a.stats.BytesAcked += ackedBytes
+	b := &a.batch
+	b.Responses++
+	b.BytesSent += sent
+	b.BytesAcked += ackedBytes
 	if d.Aborted {
-		a.stats.Aborted++
+		b.Aborted++
 	}
-	a.mu.Unlock()
 	acked := ackedBytes > 0
 	if !acked && !(d.Size == 0 && !d.Aborted) {
 		return // nothing delivered: no state for it
 	}
-	now := a.cfg.Now()
 	a.keyBuf = append(append(append(a.keyBuf[:0], d.User...), 0), d.FileID...)
 	e := a.entries[string(a.keyBuf)] // no allocation for the lookup
 	if e != nil && now.Sub(e.Started) > a.cfg.Window {
@@ -91,9 +89,7 @@ func (a *Accountant) completeWhole(d *Delivery, now time.Time) {
 			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)
 		return
 	}
-	a.mu.Lock()
-	a.stats.Completed++
-	a.mu.Unlock()
+	a.batch.Completed++
 }
 
 // complete records e's download as completed and drops its state (e may be a stateless one
@@ -107,9 +103,7 @@ func (a *Accountant) complete(e *entry, now time.Time) {
 	if e.elem != nil {
 		a.remove(e)
 	}
-	a.mu.Lock()
-	a.stats.Completed++
-	a.mu.Unlock()
+	a.batch.Completed++
 }
 
 // remove drops e's state; its stored record is deleted at the next flush when it has one (a
@@ -123,6 +117,20 @@ func (a *Accountant) remove(e *entry) {
 	} else {
 		delete(a.dirty, e.key)
 	}
+}
+
+// publish adds the counts of the deliveries merged since the last publish to the Stats.
+func (a *Accountant) publish() {
+	b := a.batch
+	a.batch = Stats{}
+	a.mu.Lock()
+	a.stats.Responses += b.Responses
+	a.stats.Aborted += b.Aborted
+	a.stats.BytesSent += b.BytesSent
+	a.stats.BytesAcked += b.BytesAcked
+	a.stats.Completed += b.Completed
+	a.stats.Entries = len(a.entries)
+	a.mu.Unlock()
 }
 
 func (a *Accountant) count(f func(*Stats)) {

@@ -3,6 +3,7 @@ package httpd
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/depotfs/depot/internal/accounting"
@@ -33,6 +34,9 @@ type tally struct {
 	acked    [1]accounting.Span
 	line     *ackLine // the access-log line waiting for it, or nil
 	pool     *sync.Pool
+	id       fileid.ID // the file of the tally's last delivery, and its string
+	idStr    string
+	host     string // the client host of t.d.Conn
 }
 
 // newTally is the pool's constructor: the Delivery's Release hands the tally back.
@@ -105,24 +109,34 @@ func (t *tally) Acked(acked int64) {
 
 // delivery fills the accounting record of a response to r carrying t's parts of id.
 func (t *tally) delivery(r *http.Request, id fileid.ID, size int64, gr *grant) {
-	host := clientHost(r)
-	user := gr.user
-	if user == "" {
-		user = host
+	if id.Remote() != t.id.Remote() || id.Group() != t.id.Group() { // (the rest of an ID follows from these)
+		t.id, t.idStr = id, id.String() // a pooled tally mostly serves the same files again
 	}
-	t.d = accounting.Delivery{User: user, Anonymous: gr.user == "", FileID: id.String(), Size: size, Client: host, Conn: r.RemoteAddr,
-		Release: t.d.Release}
-	t.d.Sent = t.sent[:0]
+	if r.RemoteAddr != t.d.Conn {
+		t.d.Conn, t.host = r.RemoteAddr, clientHost(r)
+	}
+	d := &t.d
+	d.User, d.Anonymous = gr.user, gr.user == ""
+	if d.Anonymous {
+		d.User = t.host
+	}
+	d.FileID, d.Size, d.Client = t.idStr, size, t.host
+	d.Sent, d.Acked, d.Aborted = t.sent[:0], nil, false
 	for _, p := range t.parts {
-		t.d.Sent = append(t.d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
+		d.Sent = append(d.Sent, accounting.Span{Start: p.Start, End: p.Start + p.Len})
 	}
 }
 
-// clientHost is the host part of r.RemoteAddr (all of it when it is not host:port).
+// clientHost is the host part of r.RemoteAddr (all of it when it is not host:port). An IPv4
+// address with its port, the common case, is cut without net.SplitHostPort's parse.
 func clientHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	ra := r.RemoteAddr
+	if i := strings.LastIndexByte(ra, ':'); i > 0 && ra[0] != '[' && strings.IndexByte(ra[:i], ':') < 0 {
+		return ra[:i]
+	}
+	host, _, err := net.SplitHostPort(ra)
 	if err != nil {
-		return r.RemoteAddr
+		return ra
 	}
 	return host
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/depotfs/depot/internal/accounting"
 	"github.com/depotfs/depot/internal/token"
 )
 
@@ -28,18 +29,29 @@ func TestDownloadAllocs(t *testing.T) {
 		id   string
 		size int
 	}{{idBin, 4096}, {idTr1, 1000}} {
-		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, nil) })
+		t.Run(tc.id, func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, nil, false) })
 		// With the check off and a secret set, the query is still looked at for a signed URL.
-		t.Run(tc.id+"/check_off", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, false, nil) })
+		t.Run(tc.id+"/check_off", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, false, nil, false) })
 		// The access log in its default format costs a download nothing either.
-		t.Run(tc.id+"/access_log", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, io.Discard) })
+		t.Run(tc.id+"/access_log", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, io.Discard, false) })
+		// Nor does download accounting: the record is pooled, its acknowledgement watch a value
+		// in the connection's list, the accountant's queue a slice.
+		t.Run(tc.id+"/accounting", func(t *testing.T) { testDownloadAllocs(t, tc.id, tc.size, true, nil, true) })
 	}
 }
 
-func testDownloadAllocs(t *testing.T, id string, size int, check bool, accessLog io.Writer) {
+func testDownloadAllocs(t *testing.T, id string, size int, check bool, accessLog io.Writer, acct bool) {
 	cfg, _ := fixtureConfig(t)
 	cfg.Token = TokenConfig{Check: check, Secret: "FastDFS1234567890", TTL: time.Hour}
 	cfg.AccessLog = accessLog
+	if acct {
+		a, err := accounting.New(accounting.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.Close() })
+		cfg.Accounting = a.Record
+	}
 	srv, _ := startServer(t, cfg)
 	remote := id[len("group1/"):]
 	ts := fixtureNow().Unix()

@@ -2,7 +2,9 @@ package fastsrv
 
 import (
 	"sync"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,11 +18,13 @@ type AckWatcher interface {
 	// Offset returns how many bytes this connection has output so far, counting output that
 	// is still buffered in the server: the socket offset of the next byte written.
 	Offset() int64
-	// WatchAck calls done once, on another goroutine and after the handler returned, with how
-	// many bytes of the socket range [from, to) the peer acknowledged: all of them, or what it
-	// had when the connection was reset, or when no more arrived for the server's SendTimeout.
-	// It never delays the connection: a connection that ends with a watch pending is closed
-	// for writing (FIN sent) and its socket kept only until the watch resolves.
+	// WatchAck calls done once, after the handler returned, with how many bytes of the socket
+	// range [from, to) the peer acknowledged: all of them, or what it had when the connection
+	// was reset, or when no more arrived for the server's SendTimeout. done runs on the
+	// connection's goroutine before a later request on it, or on another goroutine; it must
+	// not block. WatchAck never delays the connection: a connection that ends with a watch
+	// pending is closed for writing (FIN sent) and its socket kept only until the watch
+	// resolves.
 	WatchAck(from, to int64, done AckReceiver)
 }
 
@@ -53,40 +57,116 @@ func (w *response) Offset() int64 {
 	return n
 }
 
-// WatchAck implements AckWatcher.
+// WatchAck implements AckWatcher. The watch is a value in the connection's list, in socket
+// order; a connection with watches pending is in the sweeper's list (see ackSweeper).
 func (w *response) WatchAck(from, to int64, done AckReceiver) {
-	if to <= from || w.c.tcp == nil {
+	c := w.c
+	if to <= from || c.tcp == nil {
 		done.Acked(0)
 		return
 	}
 	if w.err != nil {
 		// The send failed (reset, send timeout): what is acknowledged now is all there is.
-		acked, _ := bytesAcked(w.c)
+		acked, _ := bytesAcked(c)
 		done.Acked(min(max(acked-from, 0), to-from))
 		return
 	}
-	w.c.srv.acks().add(&watch{c: w.c, from: from, to: to, done: done})
+	c.sinceCheck++
+	c.ackMu.Lock()
+	c.acks = append(c.acks, watch{from: from, to: to, done: done})
+	if c.ackListed {
+		c.ackMu.Unlock()
+		return
+	}
+	c.ackListed, c.ackMoved, c.ackEvery, c.ackNext = true, time.Time{}, 0, time.Time{}
+	c.ackMu.Unlock()
+	c.srv.acks().add(c)
 }
 
 // watch is one pending AckWatcher.WatchAck.
 type watch struct {
-	c        *conn
 	from, to int64
 	done     AckReceiver
-	acked    int64     // last bytes_acked seen
-	progress time.Time // when acked last moved (or the watch began)
 }
 
-// ackSweeper polls the TCP_INFO of sockets with pending watches. It starts with the first
-// watch, so a server whose handlers never watch has no such goroutine.
+// resolve reports to w's receiver what of its range the socket offset acked covers.
+func (w watch) resolve(acked int64) { w.done.Acked(min(max(acked-w.from, 0), w.to-w.from)) }
+
+// ackBatch is how many watches a connection adds before its goroutine checks, at the next
+// request, what its socket acknowledged (one ioctl for all of them). A client that sends its
+// next request after reading a response has acknowledged it by then (the ACK travels no later
+// than the request), so on a busy keep-alive connection watches resolve there, while their
+// records are still in the cache, and never reach the sweeper's poll.
+const ackBatch = 8
+
+// checkAcks resolves the connection's watches that its socket acknowledged whole, on the
+// connection's goroutine: SIOCOUTQ tells the bytes written but not yet acknowledged, so
+// c.sock minus that is the acknowledged socket offset. Only between requests (nothing
+// buffered, the socket open for writing).
+func (c *conn) checkAcks() {
+	c.sinceCheck = 0
+	c.outq = -1
+	if c.outqFn == nil {
+		c.outqFn = c.readOutq
+	}
+	if c.tcp.Control(c.outqFn) != nil || c.outq < 0 {
+		return
+	}
+	sock := c.sock
+	if c.wire != nil {
+		sock = c.wire.n.Load() // TLS: what crypto/tls wrote, also between requests
+	}
+	acked := sock - int64(c.outq)
+	c.ackMu.Lock()
+	n := 0
+	for n < len(c.acks) && c.acks[n].to <= acked {
+		n++
+	}
+	done := append(c.ackDone[:0], c.acks[:n]...)
+	c.acks = shift(c.acks, n)
+	if len(c.acks) == 0 {
+		c.ackEvery, c.ackNext = 0, time.Time{} // the next watch is polled at the next tick
+	}
+	c.ackMu.Unlock()
+	for i, w := range done {
+		w.resolve(acked)
+		done[i] = watch{}
+	}
+	c.ackDone = done[:0]
+}
+
+// shift drops the first n watches of list, keeping its array (and no references in its tail).
+func shift(list []watch, n int) []watch {
+	m := copy(list, list[n:])
+	clear(list[m:])
+	return list[:m]
+}
+
+// readOutq is c.outqFn: it reads the socket's SIOCOUTQ into c.outq.
+func (c *conn) readOutq(fd uintptr) {
+	var v int32
+	if _, _, errno := syscall.RawSyscall(syscall.SYS_IOCTL, fd, unix.SIOCOUTQ, uintptr(unsafe.Pointer(&v))); errno == 0 {
+		c.outq = int64(v)
+	}
+}
+
+// ackMaxBackoff bounds how many Config.AckPoll intervals apart the sweeper polls a socket
+// whose watches stay pending.
+const ackMaxBackoff = 8
+
+// ackSweeper polls the TCP_INFO of sockets with pending watches, once per socket and
+// Config.AckPoll. It starts with the first watch, so a server whose handlers never watch has
+// no such goroutine. The connections it polls are those with watches pending (conn.ackListed);
+// one whose list it finds empty leaves it.
 type ackSweeper struct {
 	srv     *Server
 	mu      sync.Mutex
-	pending []*watch
+	conns   []*conn
 	closed  bool // set by close: later watches resolve at once
 	once    sync.Once
 	stop    chan struct{}
 	stopped chan struct{}
+	done    []watch // scratch of sweep
 }
 
 // acks returns the server's sweeper, starting it on first use.
@@ -107,42 +187,41 @@ func (s *Server) acksPending() int {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return len(a.pending)
+	n := 0
+	for _, c := range a.conns {
+		c.ackMu.Lock()
+		n += len(c.acks)
+		c.ackMu.Unlock()
+	}
+	return n
 }
 
-func (a *ackSweeper) add(wt *watch) {
-	wt.progress = time.Now()
+// add puts c, which has just become ackListed, in the sweeper's list; once the sweeper is
+// closed it resolves c's watches at once instead.
+func (a *ackSweeper) add(c *conn) {
 	a.mu.Lock()
-	if a.closed {
+	if !a.closed {
+		a.conns = append(a.conns, c)
 		a.mu.Unlock()
-		acked, _ := bytesAcked(wt.c)
-		wt.done.Acked(min(max(acked-wt.from, 0), wt.to-wt.from))
 		return
 	}
-	a.pending = append(a.pending, wt)
-	wt.c.watches++
 	a.mu.Unlock()
+	c.ackMu.Lock()
+	c.ackListed = false
+	c.ackMu.Unlock()
+	a.settle(c)
 }
 
 // handOver is called when c's request loop ends: true means watches are pending, so the
 // sweeper closes the socket once they resolve; false means the caller closes it now.
-func (a *ackSweeper) handOver(c *conn) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c.watches == 0 {
+func (c *conn) handOver() bool {
+	c.ackMu.Lock()
+	defer c.ackMu.Unlock()
+	if len(c.acks) == 0 {
 		return false
 	}
 	c.ended = true
 	return true
-}
-
-// resolved notes that one of c's watches resolved and reports whether c is now to be closed
-// (its request loop ended and nothing more is watched).
-func (a *ackSweeper) resolved(c *conn) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	c.watches--
-	return c.ended && c.watches == 0
 }
 
 func (a *ackSweeper) run() {
@@ -160,67 +239,100 @@ func (a *ackSweeper) run() {
 	}
 }
 
-// ackState is one socket's acknowledgement as read in one sweep.
-type ackState struct {
-	acked int64
-	open  bool
-}
-
-// sweep checks every pending watch; final resolves all of them with what is acknowledged now.
-// Each socket's TCP_INFO is read once per sweep, however many watches it has (a keep-alive
-// connection serving small files has dozens between two sweeps).
+// sweep polls every listed connection; final resolves all their watches with what is
+// acknowledged now.
 func (a *ackSweeper) sweep(final bool) {
 	a.mu.Lock()
-	list := a.pending
-	a.pending = nil
+	list := a.conns
+	a.conns = nil
 	a.mu.Unlock()
 	now := time.Now()
-	var keep []*watch
-	var closeConns []*conn
-	seen := make(map[*conn]ackState)
-	for _, wt := range list {
-		st, ok := seen[wt.c]
-		if !ok {
-			st.acked, st.open = bytesAcked(wt.c)
-			seen[wt.c] = st
-		}
-		if st.acked > wt.acked {
-			wt.acked, wt.progress = st.acked, now
-		}
-		if !final && st.open && wt.acked < wt.to && now.Sub(wt.progress) < a.srv.cfg.SendTimeout {
-			keep = append(keep, wt)
-			continue
-		}
-		wt.done.Acked(min(max(wt.acked-wt.from, 0), wt.to-wt.from))
-		if a.resolved(wt.c) {
-			closeConns = append(closeConns, wt.c)
+	keep := list[:0]
+	for _, c := range list {
+		if a.sweepConn(c, now, final) {
+			keep = append(keep, c)
 		}
 	}
+	clear(list[len(keep):])
 	a.mu.Lock()
-	a.pending = append(keep, a.pending...)
+	a.conns = append(keep, a.conns...)
 	a.mu.Unlock()
-	for _, c := range closeConns {
-		c.raw.Close()
+}
+
+// sweepConn resolves c's watches that its socket acknowledged, or all of them when the socket
+// is gone, made no progress for SendTimeout, or final is set. It reports whether c stays in
+// the list; a connection whose request loop ended is closed once nothing is left to watch.
+func (a *ackSweeper) sweepConn(c *conn, now time.Time, final bool) bool {
+	c.ackMu.Lock()
+	if len(c.acks) == 0 && !c.ended {
+		c.ackListed = false
+		if cap(c.acks) > 2*ackBatch {
+			c.acks = nil // an idle connection keeps no large list
+		}
+		c.ackMu.Unlock()
+		return false
 	}
+	if !final && now.Before(c.ackNext) {
+		c.ackMu.Unlock()
+		return true
+	}
+	acked, open := bytesAcked(c)
+	a.srv.ackPolls.Add(1)
+	if acked > c.ackSeen || c.ackMoved.IsZero() {
+		c.ackSeen, c.ackMoved = max(acked, c.ackSeen), now
+	}
+	acked = c.ackSeen
+	n := 0
+	if final || !open || now.Sub(c.ackMoved) >= a.srv.cfg.SendTimeout {
+		n = len(c.acks)
+	} else {
+		for n < len(c.acks) && c.acks[n].to <= acked {
+			n++
+		}
+	}
+	a.done = append(a.done[:0], c.acks[:n]...)
+	c.acks = shift(c.acks, n)
+	empty := len(c.acks) == 0
+	if !empty {
+		// Still waiting: the next poll comes later each time, up to ackMaxBackoff polls apart.
+		// A slow client holding its last bytes for a minute costs a system call per
+		// 800 ms, not per 100 ms. Once the list empties, the next watch is polled at the next
+		// tick again.
+		poll := a.srv.cfg.AckPoll
+		c.ackEvery = min(max(2*c.ackEvery, poll), ackMaxBackoff*poll)
+		c.ackNext = now.Add(c.ackEvery - poll/2)
+	} else {
+		c.ackEvery, c.ackNext = 0, time.Time{}
+	}
+	closeIt := empty && c.ended
+	if empty && final {
+		c.ackListed = false
+	}
+	c.ackMu.Unlock()
+	for i, w := range a.done {
+		w.resolve(acked)
+		a.done[i] = watch{}
+	}
+	if closeIt {
+		c.raw.Close()
+		return false
+	}
+	return !final || !empty
 }
 
 // settle resolves c's pending watches with what c's socket acknowledged so far.
 func (a *ackSweeper) settle(c *conn) {
-	a.mu.Lock()
-	var mine, rest []*watch
-	for _, wt := range a.pending {
-		if wt.c == c {
-			mine = append(mine, wt)
-		} else {
-			rest = append(rest, wt)
-		}
+	c.ackMu.Lock()
+	mine := c.acks
+	c.acks, c.ackEvery, c.ackNext = nil, 0, time.Time{}
+	seen := c.ackSeen
+	c.ackMu.Unlock()
+	if len(mine) == 0 {
+		return
 	}
-	a.pending = rest
-	a.mu.Unlock()
-	for _, wt := range mine {
-		acked, _ := bytesAcked(c)
-		wt.done.Acked(min(max(max(acked, wt.acked)-wt.from, 0), wt.to-wt.from))
-		a.resolved(c)
+	acked, _ := bytesAcked(c)
+	for _, w := range mine {
+		w.resolve(max(acked, seen))
 	}
 }
 

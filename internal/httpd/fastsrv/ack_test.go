@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -201,4 +202,128 @@ func waitIdle(t *testing.T, s *Server) {
 		}
 	}
 	t.Fatal("a connection is still busy after 5s")
+}
+
+// startAckPoll is startAck with the sweeper's poll interval set (an hour: only the
+// connection's own checks resolve watches).
+func startAckPoll(t *testing.T, size int64, out chan ackResult, poll time.Duration) (*Server, string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigSendBuffer(t, ln)
+	s := New(Config{Handler: ackHandler(t, size, out), AckPoll: poll, NotSentLowat: -1})
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return s, ln.Addr().String()
+}
+
+// TestAckAtNextRequest: on a keep-alive connection whose client reads each response before
+// sending the next request, watches resolve at the connection's own check (every ackBatch
+// requests, and when the client closes), without the sweeper polling.
+func TestAckAtNextRequest(t *testing.T) {
+	const size = 64 << 10
+	const n = 2*ackBatch + 1
+	out := make(chan ackResult, n)
+	_, addr := startAckPoll(t, size, out, time.Hour)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for range n {
+		if _, err := io.WriteString(c, "GET /f HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := io.Copy(io.Discard, resp.Body); m != size {
+			t.Fatalf("read %d bytes", m)
+		}
+	}
+	// The checks at requests ackBatch+1 and 2*ackBatch+1 resolved the first 2*ackBatch.
+	for i := range 2 * ackBatch {
+		if r := waitAck(t, out); r.acked != size {
+			t.Fatalf("response %d: acked %d of %d, want all", i, r.acked, r.body)
+		}
+	}
+	select {
+	case r := <-out:
+		t.Fatalf("the last response resolved (%d acked) before the client sent anything more", r.acked)
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.Close() // the end of the connection resolves the last one
+	if r := waitAck(t, out); r.acked != size {
+		t.Errorf("last response: acked %d of %d at close, want all", r.acked, r.body)
+	}
+}
+
+// TestAckPipelinedUnread: a client that pipelines requests and reads nothing gets no response
+// counted as acknowledged at the connection's check; closing the server resolves them with
+// what the client's small receive buffer took.
+func TestAckPipelinedUnread(t *testing.T) {
+	const size = 128 << 10
+	const n = ackBatch + 1
+	out := make(chan ackResult, n)
+	s, addr := startAckPoll(t, size, out, time.Hour)
+	c := dialTiny(t, addr) // sends the first request
+	if _, err := io.WriteString(c, strings.Repeat("GET /f HTTP/1.1\r\nHost: x\r\n\r\n", n-1)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.acksPending() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d watches pending after 5s, want %d", s.acksPending(), n)
+		}
+	}
+	select {
+	case r := <-out:
+		t.Fatalf("a response nobody read resolved with %d of %d acknowledged", r.acked, r.body)
+	default:
+	}
+	s.Close()
+	var total int64
+	for range n {
+		r := waitAck(t, out)
+		total += r.acked
+	}
+	if total >= size {
+		t.Errorf("%d bytes acknowledged in all, want less than one response (%d): the client read nothing", total, size)
+	}
+}
+
+// TestAckPollBackoff: a socket whose watch stays pending (a client that stopped reading) is
+// polled less and less often, up to ackMaxBackoff intervals apart, and still resolves once
+// it made no progress for SendTimeout.
+func TestAckPollBackoff(t *testing.T) {
+	const size = 256 << 10
+	const poll = 10 * time.Millisecond
+	out := make(chan ackResult, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigSendBuffer(t, ln)
+	s := New(Config{Handler: ackHandler(t, size, out), SendTimeout: 2 * time.Second, AckPoll: poll, NotSentLowat: -1})
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	c := dialTiny(t, ln.Addr().String())
+	if _, err := io.ReadFull(c, make([]byte, 16<<10)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r := waitAck(t, out) // after SendTimeout without progress
+	took := time.Since(start)
+	if r.acked >= size {
+		t.Fatalf("acked %d of %d from a client that stopped reading", r.acked, size)
+	}
+	// At one poll per tick there would be took/poll polls (200 and more); backing off to
+	// ackMaxBackoff ticks apart leaves about took/(ackMaxBackoff*poll) plus the ramp.
+	polls := s.ackPolls.Load()
+	if limit := int64(took/(ackMaxBackoff*poll)) + 2*ackMaxBackoff; polls > limit {
+		t.Errorf("%d polls over %v with a %v tick, want at most %d", polls, took.Round(time.Millisecond), poll, limit)
+	}
+	t.Logf("%d polls over %v", polls, took.Round(time.Millisecond))
 }

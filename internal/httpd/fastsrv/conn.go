@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -60,8 +61,21 @@ type conn struct {
 	wdeadlineAt time.Time     // write deadline last set
 	wprogress   bool          // bytes moved since the write deadline was set
 	sock        int64         // bytes written to the socket (AckWatcher offsets)
-	watches     int           // pending AckWatcher watches (guarded by the sweeper's mutex)
-	ended       bool          // the request loop ended with watches pending (same guard)
+
+	// AckWatcher state (ack.go). The connection's goroutine owns sinceCheck, outq, outqFn
+	// and ackDone; ackMu guards the rest (the sweeper polls the socket on its goroutine).
+	sinceCheck int              // watches added since the last checkAcks
+	outq       int64            // SIOCOUTQ as read by outqFn
+	outqFn     func(fd uintptr) // c.readOutq, made on first use
+	ackDone    []watch          // checkAcks's scratch
+	ackMu      sync.Mutex
+	acks       []watch       // pending watches, in socket order
+	ackListed  bool          // in the sweeper's list (always, while acks is not empty)
+	ackSeen    int64         // bytes_acked as the sweeper last read it
+	ackMoved   time.Time     // when the sweeper saw ackSeen move (zero: not yet looked)
+	ackEvery   time.Duration // the sweeper's interval between polls of this socket
+	ackNext    time.Time     // no poll before then
+	ended      bool          // the request loop ended with watches pending
 }
 
 // field is one parsed header field; vals is the one-element slice stored in the header map.
@@ -129,6 +143,9 @@ func (c *conn) serve() {
 		if c.big == nil && c.r == c.w {
 			c.releaseRead() // nothing pipelined: a long response holds no read buffer
 		}
+		if c.sinceCheck >= ackBatch {
+			c.checkAcks()
+		}
 		c.resp.start(c.req, c.req.Close)
 		c.srv.cfg.Handler.ServeHTTP(&c.resp, c.req)
 		if !c.resp.finish() || c.resp.closeAfter || c.srv.shutdown.Load() {
@@ -140,9 +157,13 @@ func (c *conn) serve() {
 
 // end closes the connection, or, when AckWatcher watches are pending on it, closes it for
 // writing (the client sees the end of the stream) and lets the sweeper close it once they
-// resolve.
+// resolve. Watches whose bytes are acknowledged already (a client that read everything and
+// closed) resolve here.
 func (c *conn) end() {
-	if sw := c.srv.ackSw.Load(); sw != nil && sw.handOver(c) {
+	if c.sinceCheck > 0 {
+		c.checkAcks()
+	}
+	if c.handOver() {
 		if c.tls != nil {
 			c.tls.CloseWrite() // close_notify; the FIN follows
 		}

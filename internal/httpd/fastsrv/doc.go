@@ -27,6 +27,13 @@
 //   - Socket reads and writes are raw system calls through syscall.RawConn: the socket is
 //     non-blocking, so they cannot block, and the scheduler's bookkeeping around a system call
 //     is saved; EAGAIN parks the goroutine on the network poller as usual.
+//   - Acknowledgement watches (AckWatcher, ack.go) are values in a per-connection list. A client
+//     that sends its next request after reading a response has acknowledged that response by
+//     then (the ACK travels no later than the request), so the connection's goroutine resolves
+//     its watches itself, every ackBatch responses, with one ioctl(SIOCOUTQ) for all of them;
+//     what is left, and connections that went quiet, one sweeper goroutine polls through
+//     TCP_INFO, once per socket every Config.AckPoll. No allocation, clock reading or shared
+//     lock per response.
 //   - Flush with only the header pending does not write: the header goes out with the first
 //     body bytes or when the handler returns, which lets a handler Flush before a sendfile body
 //     without costing a packet.

@@ -69,6 +69,7 @@ type Server struct {
 	shutdown atomic.Bool
 
 	sendTimeouts atomic.Int64  // connections closed for a client that stopped reading
+	ackPolls     atomic.Int64  // TCP_INFO reads of the acknowledgement sweeper
 	connSerial   atomic.Uint64 // serial number of the last accepted connection
 	bodies       bodyCounters
 
