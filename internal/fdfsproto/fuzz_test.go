@@ -42,8 +42,8 @@ func FuzzServe(f *testing.F) {
 	f.Add(append(frame(1, []byte("abc")), frame(CmdActiveTest, nil)...))
 	f.Add(append(frame(2, bytes.Repeat([]byte{7}, 40)), frame(CmdQuit, nil)...))
 	f.Add(frame(3, []byte("0123456789abcdef")))
-	f.Add([]byte{0, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 'x'})   // forged 64 GiB small body
-	f.Add([]byte{0, 0, 0, 0x10, 0, 0, 0, 0, 2, 0, 'x'})   // forged 64 GiB stream
+	f.Add([]byte{0, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 'x'})     // forged 64 GiB small body
+	f.Add([]byte{0, 0, 0, 0x10, 0, 0, 0, 0, 2, 0, 'x'})     // forged 64 GiB stream
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 5, CmdActiveTest, 0}) // active test with a body
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h := HandlerFunc(func(ctx context.Context, c *Conn, h Header) error {
