@@ -81,9 +81,17 @@ func ipWidth(bs ...*trackerpb.StorageBrief) int {
 func appendAddr(b []byte, st *trackerpb.StorageBrief, w int, port bool) []byte {
 	b = fdfsproto.AppendFixed(b, st.GetAddr(), w)
 	if port {
-		b = fdfsproto.AppendInt64(b, int64(st.GetPort()))
+		b = fdfsproto.AppendInt64(b, nativePort(st))
 	}
 	return b
+}
+
+// nativePort is the port a storage serves FastDFS's protocol on.
+func nativePort(st *trackerpb.StorageBrief) int64 {
+	if p := st.GetNativePort(); p > 0 {
+		return int64(p)
+	}
+	return int64(st.GetPort())
 }
 
 // fdfsQueryStore: 101/106 no body, 104/107 group16 → group16 + ip + port8 + path1 (one),
@@ -199,7 +207,7 @@ func (s *Server) fdfsListGroups(c *fdfsproto.Conn, cmd byte) error {
 func appendGroupStat(b []byte, g *trackerpb.GroupInfo) []byte {
 	var port, httpPort, paths, subdirs int64
 	if sts := g.GetStorages(); len(sts) > 0 {
-		port, httpPort = int64(sts[0].GetBrief().GetPort()), httpPortOf(sts[0].GetBrief())
+		port, httpPort = nativePort(sts[0].GetBrief()), httpPortOf(sts[0].GetBrief())
 		paths, subdirs = int64(sts[0].GetStorePathCount()), int64(sts[0].GetSubdirCount())
 	}
 	b = fdfsproto.AppendFixed(b, g.GetName(), fdfsproto.GroupLen+1)
@@ -274,7 +282,7 @@ func appendStorageStat(b []byte, st *trackerpb.StorageInfo, trunk bool) []byte {
 	for _, v := range []int64{
 		st.GetJoinTime(), st.GetUpTime(), int64(st.GetTotalBytes() >> 20), int64(st.GetFreeBytes() >> 20),
 		int64(st.GetUploadPriority()), int64(st.GetStorePathCount()), int64(st.GetSubdirCount()),
-		0, int64(br.GetPort()), httpPortOf(br), // current write path, ports
+		0, nativePort(br), httpPortOf(br), // current write path, ports
 	} {
 		b = fdfsproto.AppendInt64(b, v)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/fdfsproto"
 	"github.com/depotfs/depot/internal/fdfsproto/fdfstest"
+	"github.com/depotfs/depot/internal/storage"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
@@ -99,5 +100,43 @@ func TestNativeOwnPort(t *testing.T) {
 	var h [10]byte
 	if n, _ := io.ReadFull(g.Conn, h[:]); n == 10 && bytes.Equal(h[:], fdfstest.Frame(100, 0)) {
 		t.Fatal("the gRPC port answered a FastDFS active test with native_port set")
+	}
+}
+
+// A storage with a native_port of its own is handed to FastDFS clients with that port.
+func TestNativeStoragePortOfItsOwn(t *testing.T) {
+	tr := startTracker(t, true, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	sc := conf.DefaultStorage()
+	sc.GroupName, sc.BindAddr, sc.Port, sc.HTTP.ServerPort, sc.NativePort = "group1", "127.0.0.1", 0, 0, port
+	sc.BasePath, sc.StorePaths, sc.SubdirCountPerPath = dir, []conf.StorePath{{Path: dir}}, 2
+	sc.TrackerServers, sc.HeartBeatInterval = []string{tr.Addr()}, 100*time.Millisecond
+	sc.ReservedStorageSpace = conf.Reserved{Bytes: 1 << 20}
+	node, err := storage.New(storage.Config{Storage: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		node.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	tc := fdfstest.Dial(t, tr.NativeAddr())
+	var r fdfstest.Response
+	waitFor(t, "the storage ACTIVE", func() bool {
+		r = tc.Call(101, 0)
+		return r.Status == 0
+	})
+	if got := fdfsproto.Int64(r.Body[31:39]); got != int64(port) {
+		t.Fatalf("query store gives port %d, want native_port %d", got, port)
+	}
+	if r := fdfstest.Dial(t, node.NativeAddr()).Call(111, 0); r.Status != 0 {
+		t.Fatalf("active test on the storage's native_port: %d", r.Status)
 	}
 }
