@@ -71,7 +71,7 @@ type Server struct {
 	sem  chan struct{}
 	mu   sync.Mutex
 	lns  map[net.Listener]struct{}
-	cons map[net.Conn]struct{}
+	cons map[net.Conn]*connState
 	done bool
 	wg   sync.WaitGroup
 	ctx  context.Context
@@ -86,7 +86,7 @@ func NewServer(h Handler, o Options) *Server {
 	if o.NetworkTimeout <= 0 {
 		o.NetworkTimeout = 30 * time.Second
 	}
-	s := &Server{h: h, o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, cons: map[net.Conn]struct{}{}}
+	s := &Server{h: h, o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, cons: map[net.Conn]*connState{}}
 	if o.MaxConnections > 0 {
 		s.sem = make(chan struct{}, o.MaxConnections)
 	}
@@ -148,9 +148,23 @@ func (s *Server) track(c net.Conn) bool {
 	if s.done {
 		return false
 	}
-	s.cons[c] = struct{}{}
+	s.cons[c] = &connState{}
 	s.wg.Add(1)
 	return true
+}
+
+// connState tells whether a connection waits for a request (idle) or serves one.
+type connState struct{ busy bool }
+
+// setBusy records whether nc serves a request; false once the server is shutting down,
+// when an idle connection must not start another.
+func (s *Server) setBusy(nc net.Conn, busy bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.cons[nc]; st != nil {
+		st.busy = busy
+	}
+	return !(s.done && !busy)
 }
 
 // Close stops accepting, closes every connection (a request in progress fails and leaves
@@ -170,13 +184,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Shutdown stops accepting and waits until the connections end or ctx is done, then
-// closes those left.
+// Shutdown stops accepting, closes the idle connections, and waits until the requests in
+// flight end (their connections close after their answer) or ctx is done, then closes
+// those left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.done = true
 	for ln := range s.lns {
 		ln.Close()
+	}
+	for c, st := range s.cons {
+		if !st.busy {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	idle := make(chan struct{})
@@ -201,6 +221,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.wg.Done()
 	}()
 	for {
+		if !s.setBusy(nc, false) {
+			return
+		}
 		c.setReadDeadline()
 		h, err := ReadHeader(c)
 		if err != nil {
@@ -209,6 +232,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			}
 			return
 		}
+		s.setBusy(nc, true)
 		if !s.serveOne(c, h) {
 			return
 		}
