@@ -57,13 +57,13 @@ type nativeEnv struct {
 	grpc  storagepb.StorageServiceClient
 }
 
-func startNative(t *testing.T, o fdfsproto.Options) *nativeEnv {
+func startNative(t testing.TB, o fdfsproto.Options) *nativeEnv {
 	t.Helper()
 	return startNativeWith(t, o, nil)
 }
 
 // startNativeWith is startNative with the store's options changed by edit.
-func startNativeWith(t *testing.T, o fdfsproto.Options, edit func(*disk.Options)) *nativeEnv {
+func startNativeWith(t testing.TB, o fdfsproto.Options, edit func(*disk.Options)) *nativeEnv {
 	t.Helper()
 	dir := t.TempDir()
 	do := disk.Options{
