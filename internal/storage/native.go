@@ -48,17 +48,17 @@ func (s *Server) listenNative(ln net.Listener) (net.Listener, error) {
 // native_port is set.
 func (s *Server) NativeAddr() string { return s.nativeLn.Addr().String() }
 
-// stopNative stops the native server from accepting and waits for its requests until ctx
-// is done, then closes the shared listener. It reports whether connections were cut.
+// stopNative closes the shared listener (no new connection of either protocol; those
+// handed on stay with their servers), stops the native server from accepting and waits for
+// its requests until ctx is done. It reports whether connections were cut.
 func (s *Server) stopNative(ctx context.Context) bool {
 	if s.native == nil {
 		return false
 	}
-	cut := s.native.Shutdown(ctx) != nil || ctx.Err() != nil
 	if s.mux != nil {
 		s.mux.Close()
 	}
-	return cut
+	return s.native.Shutdown(ctx) != nil || ctx.Err() != nil
 }
 
 // closeGRPCAndNative undoes listenNative when Start fails after it.
