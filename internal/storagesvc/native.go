@@ -126,8 +126,10 @@ func (s *Service) fdfsUpload(ctx context.Context, c *fdfsproto.Conn, h fdfsproto
 	if size < 0 || size != c.Remaining() {
 		return badBody("upload: file size %d, body holds %d", size, c.Remaining())
 	}
+	// The path the tracker named, unless it is 255 or read-only here: then the store chooses
+	// (as FastDFS's storage does).
 	path := int32(head[0])
-	if head[0] == 0xFF {
+	if head[0] == 0xFF || s.store.ReadOnly(int(path)) {
 		path = -1
 	}
 	kind := storagepb.FileKind_FILE_KIND_NORMAL
