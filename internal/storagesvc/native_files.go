@@ -30,8 +30,8 @@ func (s *Service) fdfsDelete(c *fdfsproto.Conn) error {
 }
 
 // fdfsDownload: offset8 + bytes8 (0 = to the end) + group16 + name. As in FastDFS, an
-// offset at or past the end is EINVAL (so is any offset of an empty file), and a length
-// running past the end is cut at the end.
+// offset at or past the end is EINVAL (so is any offset of an empty file), and so is a
+// length running past the end.
 func (s *Service) fdfsDownload(c *fdfsproto.Conn) error {
 	b, err := c.ReadBody(16 + nameBody)
 	if err != nil {
@@ -54,10 +54,10 @@ func (s *Service) fdfsDownload(c *fdfsproto.Conn) error {
 		return fmt.Errorf("download %s: %w", id, err)
 	}
 	defer f.F.Close()
-	if off < 0 || n < 0 || off >= f.Size {
+	if off < 0 || n < 0 || off >= f.Size || n > f.Size-off {
 		return fmt.Errorf("download %s: %w: offset %d bytes %d, file size %d", id, ErrRange, off, n, f.Size)
 	}
-	if n == 0 || n > f.Size-off {
+	if n == 0 {
 		n = f.Size - off
 	}
 	if err := c.ReplyHeader(n); err != nil {
@@ -128,7 +128,8 @@ func FormatFDFSMeta(m map[string]string) []byte {
 	return b
 }
 
-// fdfsGetMeta: group16 + name → meta.
+// fdfsGetMeta: group16 + name → meta. A file without metadata is ENOENT, as in FastDFS
+// (whose answer is the metadata file's bytes).
 func (s *Service) fdfsGetMeta(c *fdfsproto.Conn) error {
 	b, err := c.ReadBody(nameBody)
 	if err != nil {
@@ -141,6 +142,9 @@ func (s *Service) fdfsGetMeta(c *fdfsproto.Conn) error {
 	m, err := s.getMeta(id)
 	if err != nil {
 		return err
+	}
+	if len(m) == 0 {
+		return fdfsproto.Fail(fdfsproto.StatusNoEnt, fmt.Errorf("get metadata of %s: none", id))
 	}
 	return c.Reply(fdfsproto.StatusOK, FormatFDFSMeta(m))
 }

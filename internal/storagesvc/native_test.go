@@ -176,9 +176,10 @@ func TestNativeUploadDownloadMetadataInfoDelete(t *testing.T) {
 	if r = download(t, c, name, 7, 7); string(r.Body) != "FastDFS" {
 		t.Fatalf("download 7+7: %q", r.Body)
 	}
-	if r = download(t, c, name, 15, 1000); string(r.Body) != "protocol" {
-		t.Fatalf("download past the end: %q, want it cut at the end", r.Body)
+	if r = download(t, c, name, 15, 0); string(r.Body) != "protocol" {
+		t.Fatalf("download of the tail: %q", r.Body)
 	}
+	wantStatus(t, "download past the end", download(t, c, name, 15, 1000), 22)
 	wantStatus(t, "download at the end", download(t, c, name, int64(len(data)), 0), 22)
 
 	// The same file through gRPC on the same port.
@@ -201,7 +202,8 @@ func TestNativeUploadDownloadMetadataInfoDelete(t *testing.T) {
 		t.Fatalf("gRPC download on the shared port: %q", got)
 	}
 
-	// Metadata: overwrite, merge, read back sorted.
+	// Metadata: none yet (ENOENT), overwrite, merge, read back sorted.
+	wantStatus(t, "get metadata of a file without", c.Call(15, 0, gn(name)), 2)
 	meta := []byte("width\x021024\x01author\x02ann")
 	r = c.Call(13, 0, fdfstest.I64(int64(len(name))), fdfstest.I64(int64(len(meta))), []byte("O"), gn(name), meta)
 	wantStatus(t, "set metadata O", r, 0)
