@@ -98,8 +98,9 @@ func New(cfg Config) (*Coordinator, error) {
 	return c, nil
 }
 
-// Close stops gossip and Raft and closes the store. Leadership is not
-// handed over: the others elect a new leader after their heartbeat timeout.
+// Close stops gossip and Raft and closes the store. A leader first hands
+// leadership to another voter (handOver), so that the others need not wait
+// out their heartbeat timeout to elect one.
 func (c *Coordinator) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -108,6 +109,7 @@ func (c *Coordinator) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	c.handOver()
 	c.cancel()
 	c.wg.Wait()
 	return c.shutdown()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func TestElectionAndFailover(t *testing.T) {
@@ -269,4 +271,32 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloseHandsOverLeadership: a leader that stops cleanly hands leadership over before Close
+// returns, so another tracker is Raft leader at once, without the heartbeat timeout a crash
+// costs (the followers' timeout is at least Heartbeat after the last contact).
+func TestCloseHandsOverLeadership(t *testing.T) {
+	cl := newCluster(t, 47, 3, 3)
+	first := waitOneLeader(t, cl.nodes)
+	rest := others(cl.nodes, first)
+	waitFor(t, "every follower to hear from the leader", func() bool {
+		for _, nd := range rest {
+			if _, id := nd.c.raft.LeaderWithID(); string(id) != first.c.id {
+				return false
+			}
+		}
+		return true
+	})
+	cl.stop(first)
+	var now []string
+	for _, nd := range rest {
+		if nd.c.raft.State() == raft.Leader {
+			now = append(now, nd.host)
+		}
+	}
+	if len(now) != 1 {
+		t.Fatalf("right after the leader's Close, Raft leaders among the others = %v; want exactly one (leadership handed over)", now)
+	}
+	waitOneLeader(t, rest)
 }

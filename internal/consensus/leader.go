@@ -168,3 +168,41 @@ func (c *Coordinator) establish(term uint64) {
 	c.mu.Unlock()
 	c.log.Info("consensus: leading", "term", term, "established_after", time.Since(start).Round(time.Millisecond))
 }
+
+// handOver asks Raft to transfer leadership to the most up-to-date other
+// voter and waits for it, at most two election timeouts. It does nothing on a
+// follower or a leader without other voters. A transfer that fails (no voter
+// reachable) is logged: the others then elect as they would after a crash.
+func (c *Coordinator) handOver() {
+	if c.raft == nil || c.raft.State() != raft.Leader {
+		return
+	}
+	cf := c.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	others := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != c.id {
+			others++
+		}
+	}
+	if others == 0 {
+		return
+	}
+	start := time.Now()
+	f := c.raft.LeadershipTransfer()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			c.log.Warn("stopping: leadership transfer failed; the others will elect after their heartbeat timeout", "err", err)
+			return
+		}
+		addr, id := c.raft.LeaderWithID()
+		c.log.Info("stopping: leadership handed over", "to", string(id), "raft", string(addr), "took", time.Since(start).Round(time.Millisecond))
+	case <-time.After(2 * c.timers.Election):
+		c.log.Warn("stopping: leadership transfer did not finish; the others will elect after their heartbeat timeout", "waited", 2*c.timers.Election)
+	}
+}

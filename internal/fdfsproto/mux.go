@@ -124,7 +124,7 @@ func (m *Mux) sniff(c net.Conn) {
 	}
 	var to *subListener
 	switch {
-	case bytes.Equal(pre, h2Preface):
+	case bytes.Equal(pre, h2Preface), isTLSHello(pre):
 		to = m.grpc
 	default:
 		if _, err := ParseHeader(pre); err != nil {
@@ -136,6 +136,10 @@ func (m *Mux) sniff(c net.Conn) {
 	}
 	to.hand(&PrefixConn{Conn: c, pre: pre})
 }
+
+// isTLSHello tells a TLS handshake record (gRPC over TLS: tls_cert_file) from a FastDFS
+// header, whose first byte would make pkg_len at least 2^58.
+func isTLSHello(b []byte) bool { return len(b) >= 3 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04 }
 
 // PrefixConn is a connection whose first bytes were read by Mux; Read returns them first.
 type PrefixConn struct {

@@ -52,6 +52,7 @@ func TestMuxSorts(t *testing.T) {
 		to    net.Listener
 	}{
 		{"gRPC", []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04"), m.GRPC()},
+		{"gRPC over TLS", []byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), m.GRPC()},
 		{"FastDFS", append(Header{Len: 3, Cmd: CmdUpload}.Bytes(), "abc"...), m.Native()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 // the listener gRPC serves.
 func (s *Server) listenNative(ln net.Listener) (net.Listener, error) {
 	sc := s.cfg.Storage
-	s.native = fdfsproto.NewServer(s.svc, fdfsproto.Options{
+	s.native = fdfsproto.NewServer(fdfsproto.HandlerFunc(s.serveFDFS), fdfsproto.Options{
 		MaxConnections: sc.MaxConnections,
 		NetworkTimeout: sc.NetworkTimeout,
 		Logger:         s.log.With("component", "fdfs"),
@@ -42,6 +42,14 @@ func (s *Server) listenNative(ln net.Listener) (net.Listener, error) {
 		}
 	}()
 	return grpcLn, nil
+}
+
+// serveFDFS applies the allow_hosts in force (as on the gRPC port), then serves the request.
+func (s *Server) serveFDFS(ctx context.Context, c *fdfsproto.Conn, h fdfsproto.Header) error {
+	if !s.allow.AllowsAddr(c.RemoteAddr()) {
+		return fdfsproto.Fail(fdfsproto.StatusAccess, fmt.Errorf("storage: client %s not in allow_hosts", c.RemoteAddr()))
+	}
+	return s.svc.ServeFDFS(ctx, c, h)
 }
 
 // NativeAddr is the address of FastDFS's protocol (after Start): the gRPC port's unless

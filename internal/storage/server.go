@@ -23,8 +23,11 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
+	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fdfsproto"
@@ -76,10 +79,15 @@ type Server struct {
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
-	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
+	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
 	native   *fdfsproto.Server
 	nativeLn net.Listener
 	mux      *fdfsproto.Mux // nil with a native_port of its own
+
+	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
+	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
+	dialCreds credentials.TransportCredentials // for trackers and peers: TLS or plaintext
 
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
@@ -100,7 +108,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ident: ident}
+	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
+	if err != nil {
+		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
+	s := &Server{cfg: cfg, log: log, ident: ident, allow: allowhosts.NewGuard("storage", allow)}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
 	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
@@ -153,9 +168,12 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		SendTimeout:       sc.NetworkTimeout,
+		TLS:               s.httpTLS(),
 		Logger:            log.With("component", "http"),
 	})
-	opts := append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)
+	// allow_hosts first: a refused client reaches nothing else.
+	opts := append(s.grpcServerOptions(), grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor()))
+	opts = append(append(opts, cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",

@@ -39,4 +39,11 @@
 // ServeFDFS (native.go) answers FastDFS clients' tracker commands from the same functions as
 // the gRPC methods; Node serves it on the gRPC port through an fdfsproto.Mux, or on
 // native_port (native_node.go).
+//
+// # Cluster page
+//
+// ClusterView is the document of the cluster page (package clusterpage) that the node serves
+// on its admin port: ListGroups' answer plus the tracker's recent events, a bounded ring it
+// fills as it works (a storage marked OFFLINE by the sweep, a refused Join or Heartbeat, a
+// write to the meta DB that failed, and the recoveries and stops that end a warning).
 package tracker

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"strconv"
 
 	"github.com/depotfs/depot/internal/fdfsproto"
@@ -39,12 +38,8 @@ func (n *Node) listenNative(ln net.Listener, cfg NodeConfig) (net.Listener, erro
 
 // serveFDFS applies the allow_hosts in force, then serves the request.
 func (n *Node) serveFDFS(ctx context.Context, c *fdfsproto.Conn, h fdfsproto.Header) error {
-	var ip netip.Addr
-	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip = a.AddrPort().Addr()
-	}
-	if !n.allow.Load().Allows(ip) {
-		return fdfsproto.Fail(fdfsproto.StatusAccess, fmt.Errorf("tracker: client %s not in allow_hosts", ip))
+	if !n.allow.AllowsAddr(c.RemoteAddr()) {
+		return fdfsproto.Fail(fdfsproto.StatusAccess, fmt.Errorf("tracker: client %s not in allow_hosts", c.RemoteAddr()))
 	}
 	return n.srv.ServeFDFS(ctx, c, h)
 }

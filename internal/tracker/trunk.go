@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 )
 
@@ -27,6 +28,7 @@ func (s *Server) AssignTrunkServers(ctx context.Context) {
 		cancel()
 		if err != nil {
 			s.log.Warn("proposing trunk server", "err", err)
+			s.event(clusterpage.LevelWarn, "", "", "trunk server not assigned", err.Error())
 			return
 		}
 	}
