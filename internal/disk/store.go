@@ -319,3 +319,9 @@ func osErr(err error) error {
 	}
 	return err
 }
+
+// ReadOnly reports whether store path index is read-only (false for an index out of range).
+func (s *Store) ReadOnly(index int) bool {
+	p, ok := s.pathOf(index)
+	return ok && p.readOnly
+}

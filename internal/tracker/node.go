@@ -21,6 +21,7 @@ import (
 	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
+	"github.com/depotfs/depot/internal/fdfsproto"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -46,17 +47,20 @@ type NodeConfig struct {
 // Node is a running tracker: its bbolt file, its coordinator, the gRPC listener on
 // bind_addr:port, the OFFLINE sweeper, and its admin endpoints and gRPC health (admin.go).
 type Node struct {
-	srv    *Server
-	cert   *certs.Pair // tls_cert_file, or nil
-	db     *meta.DB
-	lis    net.Listener
-	gs     *grpc.Server
-	admin  *admin.Server
-	allow  *allowhosts.Guard // allow_hosts in force (Reload swaps it)
-	wait   time.Duration
-	cancel context.CancelFunc
-	served chan error
-	ran    chan error
+	srv      *Server
+	cert     *certs.Pair // tls_cert_file, or nil
+	db       *meta.DB
+	lis      net.Listener
+	gs       *grpc.Server
+	native   *fdfsproto.Server // FastDFS's protocol (native_node.go)
+	nativeLn net.Listener
+	mux      *fdfsproto.Mux // nil with a native_port of its own
+	admin    *admin.Server
+	allow    *allowhosts.Guard // allow_hosts in force (Reload swaps it)
+	wait     time.Duration
+	cancel   context.CancelFunc
+	served   chan error
+	ran      chan error
 }
 
 // StartNode opens the tracker's state, binds its listeners and serves until Close.
@@ -104,6 +108,12 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{srv: srv, cert: cert, db: db, lis: lis, wait: tc.StopTimeout,
 		served: make(chan error, 1), ran: make(chan error, 1)}
 	n.allow = allowhosts.NewGuard("tracker", allow)
+	cfg.Logger = log
+	grpcLn, err := n.listenNative(lis, cfg)
+	if err != nil {
+		srv.Close()
+		return fail(err)
+	}
 	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor())}
 	if cert != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cert.ServerConfig("h2"))))
@@ -112,16 +122,17 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {
+		n.closeNative()
 		srv.Close()
 		return fail(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	go func() { n.served <- n.gs.Serve(lis) }()
+	go func() { n.served <- n.gs.Serve(grpcLn) }()
 	go func() { n.ran <- srv.Run(ctx) }()
 	n.admin.Start(adminLn)
 	info, _ := srv.TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
-	log.Info("tracker ready", "grpc", lis.Addr().String(), "advertised", grpcAddr,
+	log.Info("tracker ready", "grpc", lis.Addr().String(), "fdfs", n.NativeAddr(), "advertised", grpcAddr,
 		"gossip", info.GetGossipAddr(), "raft", info.GetRaftAddr(), "admin", n.AdminAddr(), "data", dataDir)
 	return n, nil
 }
@@ -210,6 +221,7 @@ func (n *Node) Shutdown(ctx context.Context) error {
 		n.gs.Stop()
 		<-stopped
 	}
+	n.closeNative()
 	n.cancel()
 	err := <-n.ran
 	if errors.Is(err, context.Canceled) {
