@@ -273,7 +273,7 @@ func randomBytes(n int) []byte {
 // the same engine.
 func TestNpmFdfsClient(t *testing.T) {
 	dir := npmClientDir(t)
-	taddr, nodes, all := startReplicationCluster(t, 1)
+	taddr, nodes, all := startNpmCluster(t, 1)
 	st := nodes[0]
 	fd := startNpm(t, dir, []string{taddr}, all)
 	work := t.TempDir()
@@ -397,7 +397,7 @@ func httpGet(t *testing.T, url string) (int, []byte) {
 }
 
 // httpBase is a storage's HTTP module address (http.server_port = port+1 in
-// startReplicationCluster).
+// startNpmCluster).
 func httpBase(t *testing.T, nd *replNode) string {
 	host, p, err := net.SplitHostPort(nd.key)
 	if err != nil {
@@ -407,6 +407,92 @@ func httpBase(t *testing.T, nd *replNode) string {
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(port+1))
 }
 
+// commonPort returns a port p such that p..p+span-1 are free on every host.
+func commonPort(t *testing.T, hosts []string, span int) int {
+	t.Helper()
+	for range 100 {
+		p := freePorts(t, hosts[0], span)
+		ok := true
+		for _, h := range hosts[1:] {
+			for i := range span {
+				addr := net.JoinHostPort(h, strconv.Itoa(p+i))
+				l, err := net.Listen("tcp", addr)
+				if err != nil {
+					ok = false
+					break
+				}
+				l.Close()
+			}
+		}
+		if ok {
+			return p
+		}
+	}
+	t.Fatalf("no port range free on all of %v", hosts)
+	return 0
+}
+
+// startNpmCluster starts one tracker and n storages of group1 as processes on 127.0.0.2x,
+// laid out like a FastDFS deployment: every storage on the same port and the same HTTP port
+// (port+1), so a storage's HTTP module reaches a file's source storage at the source IP and
+// its own port, as fastdfs-nginx-module does.
+func startNpmCluster(t *testing.T, n int) (string, []*replNode, []*proc) {
+	t.Helper()
+	trackerBin, storageBin := buildBinaries(t)
+	root := t.TempDir()
+	th := "127.0.0.21"
+	tport := freePorts(t, th, 3)
+	taddr := net.JoinHostPort(th, strconv.Itoa(tport))
+	tdir := filepath.Join(root, "tracker")
+	tconf := filepath.Join(tdir, "tracker.conf")
+	writeConf(t, tconf, fmt.Sprintf("bind_addr = %s\nport = %d\nbase_path = %s\nstore_lookup = 0\nstore_server = 0\nreserved_storage_space = 1%%\ncheck_active_interval = 3\n", th, tport, tdir))
+	tr := &proc{t: t, name: "tracker " + taddr, bin: trackerBin, conf: tconf, log: filepath.Join(tdir, "out.log")}
+	all := []*proc{tr}
+	var hosts []string
+	for i := range n {
+		hosts = append(hosts, fmt.Sprintf("127.0.0.%d", 22+i))
+	}
+	port := commonPort(t, hosts, 2)
+	var nodes []*replNode
+	for i, h := range hosts {
+		dir := filepath.Join(root, fmt.Sprintf("storage%d", i))
+		conf := filepath.Join(dir, "storage.conf")
+		writeConf(t, conf, fmt.Sprintf(`group_name = group1
+bind_addr = %s
+port = %d
+base_path = %s
+store_path_count = 1
+store_path0 = %s
+subdir_count_per_path = 4
+heart_beat_interval = 1
+reserved_storage_space = 1%%
+http.server_port = %d
+tracker_server = %s
+`, h, port, dir, dir, port+1, taddr))
+		nd := &replNode{proc: &proc{t: t, name: "storage " + h, bin: storageBin, conf: conf, log: filepath.Join(dir, "out.log")},
+			host: h, key: net.JoinHostPort(h, strconv.Itoa(port)), dir: dir}
+		nodes = append(nodes, nd)
+		all = append(all, nd.proc)
+	}
+	for _, p := range all {
+		p.start()
+		t.Cleanup(p.kill)
+	}
+	poll(t, "every storage ACTIVE", 60*time.Second, func() error {
+		st, err := statuses(taddr)
+		if err != nil {
+			return err
+		}
+		for _, nd := range nodes {
+			if st[nd.key] != "ACTIVE" {
+				return fmt.Errorf("%s is %q", nd.key, st[nd.key])
+			}
+		}
+		return nil
+	}, all...)
+	return taddr, nodes, all
+}
+
 // TestNpmFdfsTwoStorages: one tracker and two storages of group1. Files uploaded by the npm
 // client land on both storages (round robin), are replicated to the other, and are served
 // by both storages' HTTP modules; files uploaded over gRPC are downloaded, described and
@@ -414,7 +500,7 @@ func httpBase(t *testing.T, nd *replNode) string {
 // storages and from HTTP.
 func TestNpmFdfsTwoStorages(t *testing.T) {
 	dir := npmClientDir(t)
-	taddr, nodes, all := startReplicationCluster(t, 2)
+	taddr, nodes, all := startNpmCluster(t, 2)
 	fd := startNpm(t, dir, []string{taddr}, all)
 	work := t.TempDir()
 
