@@ -71,10 +71,13 @@ type Controlled struct {
 type Storage struct {
 	Path string // the file it was loaded from; relative names resolve against its directory
 
-	GroupName          string
-	BindAddr           string
-	ClientBind         bool
-	Port               int
+	GroupName  string
+	BindAddr   string
+	ClientBind bool
+	Port       int
+	// NativePort (native_port, Depot) puts FastDFS's binary protocol on a port of its own;
+	// 0 (default) serves it on Port beside gRPC, told apart by a connection's first bytes.
+	NativePort         int
 	ConnectTimeout     time.Duration
 	NetworkTimeout     time.Duration
 	HeartBeatInterval  time.Duration
@@ -184,6 +187,7 @@ func (s *Storage) bind(b *binder) {
 	b.str("bind_addr", &s.BindAddr)
 	b.boolean("client_bind", &s.ClientBind)
 	b.integer("port", &s.Port)
+	b.integer("native_port", &s.NativePort)
 	b.seconds("connect_timeout", &s.ConnectTimeout)
 	b.seconds("network_timeout", &s.NetworkTimeout)
 	b.seconds("heart_beat_interval", &s.HeartBeatInterval)
@@ -282,6 +286,7 @@ func (s *Storage) Validate() error {
 		add(keyErr("group_name", fmt.Errorf("needed without tracker_server: %w", ErrRequired)))
 	}
 	add(checkPort("port", s.Port))
+	add(checkNativePort(s.NativePort, s.Port))
 	add(checkPort("http.server_port", s.HTTP.ServerPort))
 	if s.HTTP.ServerPort == s.Port {
 		add(keyErr("http.server_port", invalid("port (same as port)", fmt.Sprint(s.Port))))

@@ -17,8 +17,11 @@ const (
 type Tracker struct {
 	Path string
 
-	BindAddr                   string
-	Port                       int
+	BindAddr string
+	Port     int
+	// NativePort (native_port, Depot) puts FastDFS's binary protocol on a port of its own;
+	// 0 (default) serves it on Port beside gRPC, told apart by a connection's first bytes.
+	NativePort                 int
 	ConnectTimeout             time.Duration
 	NetworkTimeout             time.Duration
 	BasePath                   string
@@ -124,6 +127,7 @@ func LoadTracker(path string, log *slog.Logger) (*Tracker, error) {
 func (t *Tracker) bind(b *binder) {
 	b.str("bind_addr", &t.BindAddr)
 	b.integer("port", &t.Port)
+	b.integer("native_port", &t.NativePort)
 	b.seconds("connect_timeout", &t.ConnectTimeout)
 	b.seconds("network_timeout", &t.NetworkTimeout)
 	b.str("base_path", &t.BasePath)
@@ -252,6 +256,7 @@ func (t *Tracker) Validate() error {
 		add(required("base_path"))
 	}
 	add(checkPort("port", t.Port))
+	add(checkNativePort(t.NativePort, t.Port))
 	if t.GossipPort != 0 {
 		add(checkPort("gossip_port", t.GossipPort))
 	}

@@ -183,6 +183,21 @@ func checkAdminPort(p int, others map[string]int) error {
 	return nil
 }
 
+// checkNativePort checks native_port: 0 (FastDFS's protocol on port, beside gRPC) or a
+// port of its own, not port.
+func checkNativePort(p, port int) error {
+	if p == 0 {
+		return nil
+	}
+	if p < 0 || p > 65535 {
+		return keyErr("native_port", invalid("port (want 0 = on port, or 1..65535)", strconv.Itoa(p)))
+	}
+	if p == port {
+		return keyErr("native_port", invalid("port (same as port; use 0 to share it)", strconv.Itoa(p)))
+	}
+	return nil
+}
+
 func checkPort(key string, p int) error {
 	if p < 1 || p > 65535 {
 		return keyErr(key, invalid("port (want 1..65535)", strconv.Itoa(p)))

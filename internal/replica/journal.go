@@ -36,6 +36,9 @@ func RecordOf(c storagesvc.Change, now time.Time) binlog.Record {
 	if c.Op == 'C' && (c.ID.Kind() == fileid.Normal || c.ID.Kind() == fileid.Appender) {
 		r.TS = c.ID.CreatedUnix()
 	}
+	if c.Op == 'R' {
+		r.Src = c.Old.Remote()
+	}
 	if c.Meta {
 		r.Op, r.Name = binlog.Update, c.ID.Remote()+binlog.MetaSuffix
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
+	"github.com/depotfs/depot/internal/fdfsproto"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/httpd/fastsrv"
 	"github.com/depotfs/depot/internal/logfile"
@@ -76,6 +77,9 @@ type Server struct {
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
 	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	native   *fdfsproto.Server
+	nativeLn net.Listener
+	mux      *fdfsproto.Mux // nil with a native_port of its own
 
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
@@ -180,17 +184,21 @@ func (s *Server) Start() error {
 	sc := s.cfg.Storage
 	host := sc.BindAddr
 	var err error
-	s.grpcLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(sc.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(sc.Port)))
 	if err != nil {
 		return fmt.Errorf("grpc listener (port %d): %w", sc.Port, err)
 	}
+	if s.grpcLn, err = s.listenNative(ln); err != nil {
+		ln.Close()
+		return err
+	}
 	s.httpLn, err = net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(sc.HTTP.ServerPort)))
 	if err != nil {
-		s.grpcLn.Close()
+		s.closeGRPCAndNative()
 		return fmt.Errorf("http listener (http.server_port %d): %w", sc.HTTP.ServerPort, err)
 	}
 	if err := s.startAdmin(); err != nil {
-		s.grpcLn.Close()
+		s.closeGRPCAndNative()
 		s.httpLn.Close()
 		return err
 	}
@@ -212,7 +220,7 @@ func (s *Server) Start() error {
 	}
 	s.startReplication()
 	s.log.Info("storage node ready", "group", sc.GroupName, "grpc", s.grpcLn.Addr().String(),
-		"http", s.httpLn.Addr().String(), "admin", s.AdminAddr(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
+		"http", s.httpLn.Addr().String(), "fdfs", s.nativeLn.Addr().String(), "admin", s.AdminAddr(), "source", s.ident.Addr.String(), "server_id", s.ident.ServerID)
 	return nil
 }
 

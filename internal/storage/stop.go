@@ -56,15 +56,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // is done, when it closes what is left. cut reports whether anything was.
 func (s *Server) drain(ctx context.Context) (cut bool) {
 	var wg sync.WaitGroup
-	var httpCut, grpcCut bool
+	var httpCut, grpcCut, nativeCut bool
 	if s.httpLn != nil {
 		wg.Go(func() { httpCut = s.httpSrv.Shutdown(ctx) != nil })
 	}
 	if s.grpcLn != nil {
 		wg.Go(func() { grpcCut = stopGRPC(ctx, s.grpcSrv) })
 	}
+	wg.Go(func() { nativeCut = s.stopNative(ctx) })
 	wg.Wait()
-	return httpCut || grpcCut
+	return httpCut || grpcCut || nativeCut
 }
 
 // stopGRPC stops g gracefully, or at once when ctx is done first; it reports the latter.

@@ -11,9 +11,10 @@ import (
 type Change struct {
 	// Op is the binlog op letter: 'C' upload, 'D' delete, 'U' metadata (Meta set),
 	// 'A' append and 'M' modify (A = offset, B = length), 'T' truncate (A = old size,
-	// B = new size).
+	// B = new size), 'R' an appender renamed to ID as a normal file (Old: its old name).
 	Op   byte
 	ID   fileid.ID
+	Old  fileid.ID
 	Meta bool
 	A, B int64
 }

@@ -83,80 +83,108 @@ func (s *Service) parseID(raw string) (fileid.ID, error) {
 
 // Truncate sets an appender file's size.
 func (s *Service) Truncate(_ context.Context, req *storagepb.TruncateRequest) (*storagepb.TruncateResponse, error) {
-	id, err := s.parseID(req.GetFileId())
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("truncate: %w", err))
-	}
-	if req.GetSize() < 0 {
-		return nil, toStatus(fmt.Errorf("truncate %s to %d: %w: negative size", id, req.GetSize(), ErrBadRequest))
-	}
-	var old int64
-	if info, err := s.store.Stat(id); err == nil {
-		old = info.Size
-	}
-	if err := s.store.Truncate(id, req.GetSize()); err != nil {
-		return nil, toStatus(fmt.Errorf("truncate %s to %d: %w", id, req.GetSize(), err))
-	}
-	if err := s.journal(Change{Op: 'T', ID: id, A: old, B: req.GetSize()}); err != nil {
+	if err := s.truncateFile(req.GetFileId(), req.GetSize()); err != nil {
 		return nil, toStatus(err)
 	}
 	return &storagepb.TruncateResponse{}, nil
 }
 
+func (s *Service) truncateFile(fileID string, size int64) error {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return fmt.Errorf("truncate: %w", err)
+	}
+	if size < 0 {
+		return fmt.Errorf("truncate %s to %d: %w: negative size", id, size, ErrBadRequest)
+	}
+	var old int64
+	if info, err := s.store.Stat(id); err == nil {
+		old = info.Size
+	}
+	if err := s.store.Truncate(id, size); err != nil {
+		return fmt.Errorf("truncate %s to %d: %w", id, size, err)
+	}
+	return s.journal(Change{Op: 'T', ID: id, A: old, B: size})
+}
+
 // Delete removes a file and its metadata.
 func (s *Service) Delete(_ context.Context, req *storagepb.DeleteRequest) (*storagepb.DeleteResponse, error) {
-	id, err := s.parseID(req.GetFileId())
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("delete: %w", err))
-	}
-	if err := s.store.Delete(id); err != nil {
-		return nil, toStatus(fmt.Errorf("delete %s: %w", id, err))
-	}
-	if err := s.journal(Change{Op: 'D', ID: id}); err != nil {
+	if err := s.deleteFile(req.GetFileId()); err != nil {
 		return nil, toStatus(err)
 	}
-	s.log.Debug("deleted", "file_id", id.String())
 	return &storagepb.DeleteResponse{}, nil
+}
+
+func (s *Service) deleteFile(fileID string) error {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	if err := s.store.Delete(id); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if err := s.journal(Change{Op: 'D', ID: id}); err != nil {
+		return err
+	}
+	s.log.Debug("deleted", "file_id", id.String())
+	return nil
 }
 
 // GetMetadata returns a file's metadata.
 func (s *Service) GetMetadata(_ context.Context, req *storagepb.GetMetadataRequest) (*storagepb.GetMetadataResponse, error) {
-	id, err := s.parseID(req.GetFileId())
+	m, err := s.getMeta(req.GetFileId())
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("get metadata: %w", err))
-	}
-	m, err := s.store.Meta(id)
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("get metadata of %s: %w", id, err))
+		return nil, toStatus(err)
 	}
 	return &storagepb.GetMetadataResponse{Metadata: m}, nil
 }
 
+func (s *Service) getMeta(fileID string) (map[string]string, error) {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return nil, fmt.Errorf("get metadata: %w", err)
+	}
+	m, err := s.store.Meta(id)
+	if err != nil {
+		return nil, fmt.Errorf("get metadata of %s: %w", id, err)
+	}
+	return m, nil
+}
+
 // SetMetadata replaces or merges a file's metadata.
 func (s *Service) SetMetadata(_ context.Context, req *storagepb.SetMetadataRequest) (*storagepb.SetMetadataResponse, error) {
-	id, err := s.parseID(req.GetFileId())
-	if err != nil {
-		return nil, toStatus(fmt.Errorf("set metadata: %w", err))
-	}
-	if err := s.store.SetMeta(id, req.GetMetadata(), req.GetMerge()); err != nil {
-		return nil, toStatus(fmt.Errorf("set metadata of %s: %w", id, err))
-	}
-	if err := s.journal(Change{Op: 'U', ID: id, Meta: true}); err != nil {
+	if err := s.setMeta(req.GetFileId(), req.GetMetadata(), req.GetMerge()); err != nil {
 		return nil, toStatus(err)
 	}
 	return &storagepb.SetMetadataResponse{}, nil
 }
 
+func (s *Service) setMeta(fileID string, m map[string]string, merge bool) error {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return fmt.Errorf("set metadata: %w", err)
+	}
+	if err := s.store.SetMeta(id, m, merge); err != nil {
+		return fmt.Errorf("set metadata of %s: %w", id, err)
+	}
+	return s.journal(Change{Op: 'U', ID: id, Meta: true})
+}
+
 // FileInfo describes a stored file: the fields decoded from its ID plus what the store
 // reports (size, modification time).
 func (s *Service) FileInfo(_ context.Context, req *storagepb.FileInfoRequest) (*storagepb.FileInfoResponse, error) {
-	id, err := s.parseID(req.GetFileId())
+	resp, err := s.fileInfo(req.GetFileId())
+	return resp, toStatus(err)
+}
+
+func (s *Service) fileInfo(fileID string) (*storagepb.FileInfoResponse, error) {
+	id, err := s.parseID(fileID)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("file info: %w", err))
+		return nil, fmt.Errorf("file info: %w", err)
 	}
 	info, err := s.store.Stat(id)
 	if err != nil {
-		return nil, toStatus(fmt.Errorf("file info of %s: %w", id, err))
+		return nil, fmt.Errorf("file info of %s: %w", id, err)
 	}
 	resp := &storagepb.FileInfoResponse{
 		Size:       info.Size,
@@ -195,3 +223,22 @@ func kindToPB(k fileid.Kind) storagepb.FileKind {
 // getBuf and putBuf manage the pooled chunk buffers.
 func (s *Service) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
 func (s *Service) putBuf(b *[]byte) { s.bufs.Put(b) }
+
+// regenerate renames an appender file to a normal file's name and journals it.
+func (s *Service) regenerate(fileID string) (string, error) {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return "", fmt.Errorf("regenerate: %w", err)
+	}
+	nid, err := s.store.Regenerate(id)
+	if err != nil {
+		return "", fmt.Errorf("regenerate %s: %w", id, err)
+	}
+	if nid.Group() == "" {
+		nid = nid.WithGroup(s.group)
+	}
+	if err := s.journal(Change{Op: 'R', ID: nid, Old: id}); err != nil {
+		return "", err
+	}
+	return nid.String(), nil
+}

@@ -1,6 +1,7 @@
 package storagesvc
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -67,16 +68,17 @@ func chunkOf(data []byte, isChunk bool) ([]byte, error) {
 // Upload stores a new normal, appender or slave file.
 // It is counted (Uploads) as stored or failed; a retry answered with the file its upload
 // token already made is neither.
-func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err error) {
-	stored := int64(-1) // bytes of the file this call stored
-	defer func() { s.uploads.count(stored, err) }()
+func (s *Service) Upload(stream storagepb.StorageService_UploadServer) error {
 	first, err := stream.Recv()
 	if err != nil {
+		s.uploads.count(-1, err)
 		return toStatus(fmt.Errorf("upload: reading header: %w", headerErr(err)))
 	}
 	h := first.GetHeader()
 	if h == nil {
-		return toStatus(fmt.Errorf("upload: %w: first message is not a header", ErrProtocol))
+		err := fmt.Errorf("upload: %w: first message is not a header", ErrProtocol)
+		s.uploads.count(-1, err)
+		return toStatus(err)
 	}
 	r := &chunkReader{next: func() ([]byte, error) {
 		m, err := stream.Recv()
@@ -86,17 +88,31 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err erro
 		_, ok := m.GetMsg().(*storagepb.UploadRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
+	id, err := s.uploadFile(stream.Context(), h, r, r.expectEOF)
+	if err != nil {
+		return toStatus(err)
+	}
+	return stream.SendAndClose(&storagepb.UploadResponse{FileId: id})
+}
+
+// uploadFile is an upload whatever the protocol: the upload token, the write, the check
+// that the client sent nothing more (check, may be nil), the metadata, the journal and the
+// counters. ctx ending before the answer removes the file.
+func (s *Service) uploadFile(ctx context.Context, h *storagepb.UploadHeader, body io.Reader, check func() error) (_ string, err error) {
+	stored := int64(-1) // bytes of the file this call stored
+	defer func() { s.uploads.count(stored, err) }()
+	r := &countingReader{r: body}
 	var finish func(string)
 	var beforeCommit func(fileid.ID) error
 	if tok := h.GetUploadToken(); len(tok) > 0 {
-		known, fin, err := s.tokens.claim(stream.Context(), tok)
+		known, fin, err := s.tokens.claim(ctx, tok)
 		if err == nil && known.id != "" && !s.exists(known.id) {
 			// Named in the token file by a process that died before storing the file.
 			s.tokens.forget(tok)
-			known, fin, err = s.tokens.claim(stream.Context(), tok)
+			known, fin, err = s.tokens.claim(ctx, tok)
 		}
 		if err != nil {
-			return toStatus(fmt.Errorf("upload: %w", err))
+			return "", fmt.Errorf("upload: %w", err)
 		}
 		if known.id != "" {
 			s.log.Debug("upload retried with a known token", "file_id", known.id)
@@ -105,11 +121,11 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err erro
 				// record of the same creation is harmless.
 				if id, perr := fileid.Parse(known.id); perr == nil {
 					if err := s.journal(Change{Op: 'C', ID: id}); err != nil {
-						return toStatus(err)
+						return "", err
 					}
 				}
 			}
-			return stream.SendAndClose(&storagepb.UploadResponse{FileId: known.id})
+			return known.id, nil
 		}
 		finish = fin
 		beforeCommit = func(id fileid.ID) error {
@@ -119,14 +135,14 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err erro
 			return s.tokens.promise(tok, id.String())
 		}
 	}
-	id, err := s.upload(stream, h, r, beforeCommit)
-	if err == nil && stream.Context().Err() != nil {
+	id, err := s.upload(ctx, h, r, check, beforeCommit)
+	if err == nil && ctx.Err() != nil {
 		// The client cancelled after its last message: it sees the upload fail, so the
 		// file must not stay (nor be journaled and replicated).
 		if derr := s.store.Delete(id); derr != nil {
 			s.log.Warn("upload cancelled and the file could not be removed", "file_id", id.String(), "err", derr)
 		}
-		err = fmt.Errorf("upload %s: %w", id, stream.Context().Err())
+		err = fmt.Errorf("upload %s: %w", id, ctx.Err())
 	}
 	if err == nil {
 		err = s.journal(Change{Op: 'C', ID: id})
@@ -139,17 +155,16 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err erro
 		}
 	}
 	if err != nil {
-		return toStatus(err)
+		return "", err
 	}
 	s.log.Debug("uploaded", "file_id", id.String())
 	stored = r.n
-	return stream.SendAndClose(&storagepb.UploadResponse{FileId: id.String()})
+	return id.String(), nil
 }
 
 // upload writes the file, checks the stream ended, and stores the metadata; on any failure
 // after the file was written it deletes the file.
-func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storagepb.UploadHeader, r *chunkReader, beforeCommit func(fileid.ID) error) (fileid.ID, error) {
-	ctx := stream.Context()
+func (s *Service) upload(ctx context.Context, h *storagepb.UploadHeader, r io.Reader, check func() error, beforeCommit func(fileid.ID) error) (fileid.ID, error) {
 	if h.GetSize() < -1 {
 		return fileid.ID{}, fmt.Errorf("upload: %w: size %d", ErrBadRequest, h.GetSize())
 	}
@@ -183,7 +198,9 @@ func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storag
 	if id.Group() == "" {
 		id = id.WithGroup(s.group)
 	}
-	err = r.expectEOF()
+	if check != nil {
+		err = check()
+	}
 	if err == nil && len(h.GetMetadata()) > 0 {
 		err = s.store.SetMeta(id, h.GetMetadata(), false)
 	}
@@ -206,13 +223,6 @@ func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
 	if h == nil {
 		return toStatus(fmt.Errorf("append: %w: first message is not a header", ErrProtocol))
 	}
-	id, err := s.parseID(h.GetFileId())
-	if err != nil {
-		return toStatus(fmt.Errorf("append: %w", err))
-	}
-	if h.GetSize() < -1 {
-		return toStatus(fmt.Errorf("append to %s: %w: size %d", id, ErrBadRequest, h.GetSize()))
-	}
 	r := &chunkReader{next: func() ([]byte, error) {
 		m, err := stream.Recv()
 		if err != nil {
@@ -221,19 +231,37 @@ func (s *Service) Append(stream storagepb.StorageService_AppendServer) error {
 		_, ok := m.GetMsg().(*storagepb.AppendRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
-	cr := &countingReader{r: r}
-	if err := s.store.Append(stream.Context(), id, cr, h.GetSize()); err != nil {
-		return toStatus(fmt.Errorf("append to %s: %w", id, err))
+	if err := s.appendFile(stream.Context(), h.GetFileId(), h.GetSize(), r, r.expectEOF); err != nil {
+		return toStatus(err)
 	}
-	if err := r.expectEOF(); err != nil {
-		return toStatus(fmt.Errorf("append to %s: %w", id, err))
+	return stream.SendAndClose(&storagepb.AppendResponse{})
+}
+
+// appendFile appends size bytes (-1: up to the end of r) of r to an appender file and
+// journals it; check (may be nil) sees that the client sent nothing more.
+func (s *Service) appendFile(ctx context.Context, fileID string, size int64, r io.Reader, check func() error) error {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	if size < -1 {
+		return fmt.Errorf("append to %s: %w: size %d", id, ErrBadRequest, size)
+	}
+	cr := &countingReader{r: r}
+	if err := s.store.Append(ctx, id, cr, size); err != nil {
+		return fmt.Errorf("append to %s: %w", id, err)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return fmt.Errorf("append to %s: %w", id, err)
+		}
 	}
 	if info, err := s.store.Stat(id); err == nil {
 		if err := s.journal(Change{Op: 'A', ID: id, A: info.Size - cr.n, B: cr.n}); err != nil {
-			return toStatus(err)
+			return err
 		}
 	}
-	return stream.SendAndClose(&storagepb.AppendResponse{})
+	return nil
 }
 
 // Modify overwrites an appender file from an offset with the streamed data.
@@ -246,13 +274,6 @@ func (s *Service) Modify(stream storagepb.StorageService_ModifyServer) error {
 	if h == nil {
 		return toStatus(fmt.Errorf("modify: %w: first message is not a header", ErrProtocol))
 	}
-	id, err := s.parseID(h.GetFileId())
-	if err != nil {
-		return toStatus(fmt.Errorf("modify: %w", err))
-	}
-	if h.GetSize() < -1 || h.GetOffset() < 0 {
-		return toStatus(fmt.Errorf("modify %s: %w: offset %d size %d", id, ErrBadRequest, h.GetOffset(), h.GetSize()))
-	}
 	r := &chunkReader{next: func() ([]byte, error) {
 		m, err := stream.Recv()
 		if err != nil {
@@ -261,15 +282,30 @@ func (s *Service) Modify(stream storagepb.StorageService_ModifyServer) error {
 		_, ok := m.GetMsg().(*storagepb.ModifyRequest_Chunk)
 		return chunkOf(m.GetChunk(), ok)
 	}}
-	cr := &countingReader{r: r}
-	if err := s.store.Modify(stream.Context(), id, h.GetOffset(), cr, h.GetSize()); err != nil {
-		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
-	}
-	if err := r.expectEOF(); err != nil {
-		return toStatus(fmt.Errorf("modify %s at %d: %w", id, h.GetOffset(), err))
-	}
-	if err := s.journal(Change{Op: 'M', ID: id, A: h.GetOffset(), B: cr.n}); err != nil {
+	if err := s.modifyFile(stream.Context(), h.GetFileId(), h.GetOffset(), h.GetSize(), r, r.expectEOF); err != nil {
 		return toStatus(err)
 	}
 	return stream.SendAndClose(&storagepb.ModifyResponse{})
+}
+
+// modifyFile overwrites an appender file from offset with size bytes (-1: up to the end)
+// of r and journals it; check (may be nil) sees that the client sent nothing more.
+func (s *Service) modifyFile(ctx context.Context, fileID string, offset, size int64, r io.Reader, check func() error) error {
+	id, err := s.parseID(fileID)
+	if err != nil {
+		return fmt.Errorf("modify: %w", err)
+	}
+	if size < -1 || offset < 0 {
+		return fmt.Errorf("modify %s: %w: offset %d size %d", id, ErrBadRequest, offset, size)
+	}
+	cr := &countingReader{r: r}
+	if err := s.store.Modify(ctx, id, offset, cr, size); err != nil {
+		return fmt.Errorf("modify %s at %d: %w", id, offset, err)
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return fmt.Errorf("modify %s at %d: %w", id, offset, err)
+		}
+	}
+	return s.journal(Change{Op: 'M', ID: id, A: offset, B: cr.n})
 }

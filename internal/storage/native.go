@@ -1,0 +1,73 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/depotfs/depot/internal/fdfsproto"
+)
+
+// FastDFS's binary protocol (fdfsproto) is served by the same storagesvc.Service as gRPC.
+// With native_port = 0 it shares port with gRPC: a Mux reads each connection's first bytes
+// and hands HTTP/2 to the gRPC server and FastDFS frames to the native one. With a
+// native_port of its own it has its own listener.
+
+// listenNative wraps the gRPC port's listener ln and starts the native server; it returns
+// the listener gRPC serves.
+func (s *Server) listenNative(ln net.Listener) (net.Listener, error) {
+	sc := s.cfg.Storage
+	s.native = fdfsproto.NewServer(s.svc, fdfsproto.Options{
+		MaxConnections: sc.MaxConnections,
+		NetworkTimeout: sc.NetworkTimeout,
+		Logger:         s.log.With("component", "fdfs"),
+	})
+	grpcLn := ln
+	if sc.NativePort == 0 {
+		s.mux = fdfsproto.NewMux(ln, sc.NetworkTimeout, s.log.With("component", "mux"))
+		s.nativeLn, grpcLn = s.mux.Native(), s.mux.GRPC()
+	} else {
+		nl, err := net.Listen("tcp", net.JoinHostPort(sc.BindAddr, strconv.Itoa(sc.NativePort)))
+		if err != nil {
+			return nil, fmt.Errorf("fdfs listener (native_port %d): %w", sc.NativePort, err)
+		}
+		s.nativeLn = nl
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := s.native.Serve(s.nativeLn); err != nil {
+			s.log.Error("fdfs server stopped", "err", err)
+		}
+	}()
+	return grpcLn, nil
+}
+
+// NativeAddr is the address of FastDFS's protocol (after Start): the gRPC port's unless
+// native_port is set.
+func (s *Server) NativeAddr() string { return s.nativeLn.Addr().String() }
+
+// stopNative stops the native server from accepting and waits for its requests until ctx
+// is done, then closes the shared listener. It reports whether connections were cut.
+func (s *Server) stopNative(ctx context.Context) bool {
+	if s.native == nil {
+		return false
+	}
+	cut := s.native.Shutdown(ctx) != nil || ctx.Err() != nil
+	if s.mux != nil {
+		s.mux.Close()
+	}
+	return cut
+}
+
+// closeGRPCAndNative undoes listenNative when Start fails after it.
+func (s *Server) closeGRPCAndNative() {
+	s.grpcLn.Close()
+	s.native.Close()
+	if s.mux != nil {
+		s.mux.Close()
+	} else {
+		s.nativeLn.Close()
+	}
+}
