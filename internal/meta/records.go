@@ -40,7 +40,8 @@ type Storage struct {
 	Addr           string    `json:"addr"`
 	Port           int       `json:"port"`
 	HTTPURL        string    `json:"http_url,omitempty"`
-	RW             string    `json:"rw"` // "both", "read", "write" or "none"
+	NativePort     int       `json:"native_port,omitempty"` // FastDFS's protocol, when not on Port
+	RW             string    `json:"rw"`                    // "both", "read", "write" or "none"
 	Status         Status    `json:"status"`
 	StorePathCount int       `json:"store_path_count"`
 	SubdirCount    int       `json:"subdir_count"`

@@ -71,3 +71,12 @@ func (s *Server) closeGRPCAndNative() {
 		s.nativeLn.Close()
 	}
 }
+
+// nativePort is the port the trackers hand to FastDFS clients when it is not the gRPC
+// port: native_port's (the bound one), else 0.
+func (s *Server) nativePort() int {
+	if s.mux != nil || s.nativeLn == nil {
+		return 0
+	}
+	return s.nativeLn.Addr().(*net.TCPAddr).Port
+}

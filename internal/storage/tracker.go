@@ -205,6 +205,7 @@ func (r *reporter) join(ctx context.Context, cl trackerpb.TrackerServiceClient) 
 		Group:          sc.GroupName,
 		Addr:           sc.BindAddr,
 		Port:           int32(r.s.grpcPort()),
+		NativePort:     int32(r.s.nativePort()),
 		HttpUrl:        r.s.advertisedURL(),
 		StorePathCount: int32(len(sc.StorePaths)),
 		SubdirCount:    int32(sc.SubdirCountPerPath),

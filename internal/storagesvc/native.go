@@ -360,6 +360,8 @@ func (s *Service) fdfsGetMeta(c *fdfsproto.Conn) error {
 
 // fdfsFileInfo: group16 + name, flags in the header's status → size8 + create_time8 +
 // crc32 8 + source ip16. The crc32 of an appender or slave file is computed unless flag 1.
+// FastDFS keeps the crc32 in a C int, so a value of 2^31 or more goes out sign-extended;
+// Depot sends the same bytes.
 func (s *Service) fdfsFileInfo(c *fdfsproto.Conn, h fdfsproto.Header) error {
 	b, err := c.ReadBody(nameBody)
 	if err != nil {
@@ -388,7 +390,7 @@ func (s *Service) fdfsFileInfo(c *fdfsproto.Conn, h fdfsproto.Header) error {
 	out := make([]byte, 0, 24+width)
 	out = fdfsproto.AppendInt64(out, info.GetSize())
 	out = fdfsproto.AppendInt64(out, info.GetModTime())
-	out = fdfsproto.AppendInt64(out, int64(crc))
+	out = fdfsproto.AppendInt64(out, int64(int32(crc))) // sign-extended, as FastDFS sends its int
 	out = fdfsproto.AppendFixed(out, ip, width)
 	return c.Reply(fdfsproto.StatusOK, out)
 }

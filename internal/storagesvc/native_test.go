@@ -213,7 +213,7 @@ func TestNativeUploadDownloadMetadataInfoDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := append(append(append(fdfstest.I64(int64(len(data))), fdfstest.I64(info.GetModTime())...),
-		fdfstest.I64(int64(crc32.ChecksumIEEE(data)))...), fdfstest.Pad("127.0.0.1", 16)...)
+		fdfstest.I64(int64(int32(crc32.ChecksumIEEE(data))))...), fdfstest.Pad("127.0.0.1", 16)...)
 	if !bytes.Equal(r.Body, want) {
 		t.Fatalf("file info body\n% x\nwant\n% x", r.Body, want)
 	}
@@ -249,7 +249,7 @@ func TestNativeAppenderSlaveRegenerate(t *testing.T) {
 	}
 	// The crc32 of an appender is computed; flag 1 skips it.
 	r := c.Call(22, 0, gn(name))
-	if got := fdfsproto.Int64(r.Body[16:]); got != int64(crc32.ChecksumIEEE([]byte("ONE-t"))) {
+	if got := fdfsproto.Int64(r.Body[16:]); got != int64(int32(crc32.ChecksumIEEE([]byte("ONE-t")))) {
 		t.Fatalf("appender crc32 %x", got)
 	}
 	if r = c.Call(22, 1, gn(name)); fdfsproto.Int64(r.Body[16:]) != 0 {
@@ -480,5 +480,21 @@ func TestNativeManyClientsBesideGRPC(t *testing.T) {
 	}
 	if n := e.svc.Uploads().Stored; n != 80 {
 		t.Fatalf("stored %d, want 80", n)
+	}
+}
+
+// A crc32 of 2^31 or more goes out sign-extended, as FastDFS sends it.
+func TestNativeFileInfoCRCSignExtended(t *testing.T) {
+	e := startNative(t, fdfsproto.Options{})
+	c := fdfstest.Dial(t, e.addr)
+	data := []byte("crc-0")
+	for i := 0; crc32.ChecksumIEEE(data) < 1<<31; i++ {
+		data = []byte("crc-" + strings.Repeat("x", i))
+	}
+	name := upload(t, c, 11, "bin", data)
+	r := c.Call(22, 0, gn(name))
+	want := append([]byte{0xFF, 0xFF, 0xFF, 0xFF}, fdfstest.I64(int64(crc32.ChecksumIEEE(data)))[4:]...)
+	if !bytes.Equal(r.Body[16:24], want) {
+		t.Fatalf("crc32 field % x, want % x", r.Body[16:24], want)
 	}
 }

@@ -7,11 +7,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
+	"github.com/depotfs/depot/internal/fdfsproto"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/tracker"
 )
@@ -31,6 +33,8 @@ type Tracker struct {
 	coord                *consensus.Coordinator
 	db                   *meta.DB
 	gs                   *grpc.Server
+	mux                  *fdfsproto.Mux    // FastDFS's protocol beside gRPC on Addr
+	native               *fdfsproto.Server // as in a tracker process
 	cancel               context.CancelFunc
 	done                 chan struct{}
 }
@@ -105,9 +109,13 @@ func (tr *Tracker) start() error {
 	}
 	gs := grpc.NewServer()
 	srv.Register(gs)
+	mux := fdfsproto.NewMux(ln, 5*time.Second, nil)
+	native := fdfsproto.NewServer(srv, fdfsproto.Options{NetworkTimeout: 5 * time.Second})
+	tr.mux, tr.native = mux, native
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = gs.Serve(ln) }()
+	go func() { _ = gs.Serve(mux.GRPC()) }()
+	go func() { _ = native.Serve(mux.Native()) }()
 	go func() { defer close(done); _ = srv.Run(ctx) }()
 	tr.srv, tr.db, tr.gs, tr.cancel, tr.done = srv, db, gs, cancel, done
 	return nil
@@ -131,6 +139,8 @@ func (tr *Tracker) Stop() {
 		return
 	}
 	tr.gs.Stop()
+	tr.native.Close()
+	tr.mux.Close()
 	tr.cancel()
 	<-tr.done
 	tr.srv.Close()

@@ -10,7 +10,7 @@ func brief(st *meta.Storage) *trackerpb.StorageBrief {
 	return &trackerpb.StorageBrief{
 		Key: st.Key, Id: st.ID, Group: st.Group, Addr: st.Addr, Port: int32(st.Port),
 		HttpUrl: st.HTTPURL, Status: trackerpb.StorageStatus(st.Status),
-		SyncSourceKey: st.SyncSource, SyncUntilTs: st.SyncUntil,
+		SyncSourceKey: st.SyncSource, SyncUntilTs: st.SyncUntil, NativePort: int32(st.NativePort),
 	}
 }
 

@@ -71,6 +71,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	old := *st
 	st.ID, st.Addr, st.Port, st.HTTPURL, st.RW = who.id, addr, port, req.GetHttpUrl(), who.rw
 	st.StorePathCount, st.SubdirCount, st.UploadPriority = paths, subdirs, int(req.GetUploadPriority())
+	st.NativePort = int(req.GetNativePort())
 	st.Version, st.HasFiles, st.LastHeartbeat = req.GetVersion(), req.GetHasFiles(), now
 	if req.GetUpTime() > 0 {
 		st.UpTime = time.Unix(req.GetUpTime(), 0).UTC()
@@ -90,7 +91,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 			s.placeNew(g, st, now)
 		}
 	}
-	if fresh || old.Status != st.Status || old.Addr != st.Addr || old.Port != st.Port || old.HTTPURL != st.HTTPURL {
+	if fresh || old.Status != st.Status || old.Addr != st.Addr || old.Port != st.Port || old.HTTPURL != st.HTTPURL || old.NativePort != st.NativePort {
 		g.version++
 		s.log.Info("storage joined", "group", st.Group, "storage", st.Key, "addr", st.Addr, "status", st.Status)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
+	"github.com/depotfs/depot/internal/fdfsproto"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -43,16 +44,19 @@ type NodeConfig struct {
 // Node is a running tracker: its bbolt file, its coordinator, the gRPC listener on
 // bind_addr:port, the OFFLINE sweeper, and its admin endpoints and gRPC health (admin.go).
 type Node struct {
-	srv    *Server
-	db     *meta.DB
-	lis    net.Listener
-	gs     *grpc.Server
-	admin  *admin.Server
-	allow  atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
-	wait   time.Duration
-	cancel context.CancelFunc
-	served chan error
-	ran    chan error
+	srv      *Server
+	db       *meta.DB
+	lis      net.Listener
+	gs       *grpc.Server
+	native   *fdfsproto.Server // FastDFS's protocol (native_node.go)
+	nativeLn net.Listener
+	mux      *fdfsproto.Mux // nil with a native_port of its own
+	admin    *admin.Server
+	allow    atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
+	wait     time.Duration
+	cancel   context.CancelFunc
+	served   chan error
+	ran      chan error
 }
 
 // StartNode opens the tracker's state, binds its listeners and serves until Close.
@@ -96,20 +100,27 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
 		served: make(chan error, 1), ran: make(chan error, 1)}
 	n.allow.Store(allow)
+	cfg.Logger = log
+	grpcLn, err := n.listenNative(lis, cfg)
+	if err != nil {
+		srv.Close()
+		return fail(err)
+	}
 	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed))
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {
+		n.closeNative()
 		srv.Close()
 		return fail(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	go func() { n.served <- n.gs.Serve(lis) }()
+	go func() { n.served <- n.gs.Serve(grpcLn) }()
 	go func() { n.ran <- srv.Run(ctx) }()
 	n.admin.Start(adminLn)
 	info, _ := srv.TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
-	log.Info("tracker ready", "grpc", lis.Addr().String(), "advertised", grpcAddr,
+	log.Info("tracker ready", "grpc", lis.Addr().String(), "fdfs", n.NativeAddr(), "advertised", grpcAddr,
 		"gossip", info.GetGossipAddr(), "raft", info.GetRaftAddr(), "admin", n.AdminAddr(), "data", dataDir)
 	return n, nil
 }
@@ -159,6 +170,7 @@ func (n *Node) Close() error {
 	case <-time.After(n.wait):
 		n.gs.Stop()
 	}
+	n.closeNative()
 	n.cancel()
 	err := <-n.ran
 	if errors.Is(err, context.Canceled) {

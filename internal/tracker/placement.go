@@ -32,6 +32,29 @@ func (s *Server) QueryStore(ctx context.Context, req *trackerpb.QueryStoreReques
 func (s *Server) queryStore(want string) (*trackerpb.QueryStoreResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.queryStoreLocked(want)
+}
+
+// queryStoreAll is queryStore and, after the storage it picked, every other writable
+// storage of the group in key order (FastDFS's query store "all").
+func (s *Server) queryStoreAll(want string) (*trackerpb.QueryStoreResponse, []*trackerpb.StorageBrief, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp, err := s.queryStoreLocked(want)
+	if err != nil {
+		return nil, nil, err
+	}
+	all := []*trackerpb.StorageBrief{resp.GetStorage()}
+	for _, st := range s.groups[resp.GetGroup()].sorted() {
+		if writable(st) && st.Key != resp.GetStorage().GetKey() {
+			all = append(all, brief(st))
+		}
+	}
+	return resp, all, nil
+}
+
+// queryStoreLocked is queryStore; the caller holds s.mu.
+func (s *Server) queryStoreLocked(want string) (*trackerpb.QueryStoreResponse, error) {
 	g, err := s.pickGroup(want)
 	if err != nil {
 		return nil, err

@@ -115,6 +115,9 @@ type StorageBrief struct {
 	// WAIT_SYNC or SYNCING; sync_until_ts is the Unix time up to which that copy goes.
 	SyncSourceKey string `protobuf:"bytes,8,opt,name=sync_source_key,json=syncSourceKey,proto3" json:"sync_source_key,omitempty"`
 	SyncUntilTs   int64  `protobuf:"varint,9,opt,name=sync_until_ts,json=syncUntilTs,proto3" json:"sync_until_ts,omitempty"`
+	// native_port is the port of FastDFS's binary protocol when it is not port (native_port
+	// in storage.conf); 0: on port, beside gRPC.
+	NativePort    int32 `protobuf:"varint,10,opt,name=native_port,json=nativePort,proto3" json:"native_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -208,6 +211,13 @@ func (x *StorageBrief) GetSyncSourceKey() string {
 func (x *StorageBrief) GetSyncUntilTs() int64 {
 	if x != nil {
 		return x.SyncUntilTs
+	}
+	return 0
+}
+
+func (x *StorageBrief) GetNativePort() int32 {
+	if x != nil {
+		return x.NativePort
 	}
 	return 0
 }
@@ -363,7 +373,10 @@ type JoinRequest struct {
 	TrackerServers []string `protobuf:"bytes,12,rep,name=tracker_servers,json=trackerServers,proto3" json:"tracker_servers,omitempty"`
 	// has_files is true when the storage holds at least one file. A new storage need not copy
 	// anything when no member of its group has files.
-	HasFiles      bool `protobuf:"varint,13,opt,name=has_files,json=hasFiles,proto3" json:"has_files,omitempty"`
+	HasFiles bool `protobuf:"varint,13,opt,name=has_files,json=hasFiles,proto3" json:"has_files,omitempty"`
+	// native_port is the storage's native_port: FastDFS's protocol on a port of its own (0: on
+	// port, beside gRPC). Trackers hand it to FastDFS clients.
+	NativePort    int32 `protobuf:"varint,14,opt,name=native_port,json=nativePort,proto3" json:"native_port,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -487,6 +500,13 @@ func (x *JoinRequest) GetHasFiles() bool {
 		return x.HasFiles
 	}
 	return false
+}
+
+func (x *JoinRequest) GetNativePort() int32 {
+	if x != nil {
+		return x.NativePort
+	}
+	return 0
 }
 
 type JoinResponse struct {
@@ -1935,7 +1955,7 @@ var File_tracker_proto protoreflect.FileDescriptor
 
 const file_tracker_proto_rawDesc = "" +
 	"\n" +
-	"\rtracker.proto\x12\x10depot.tracker.v1\"\x8e\x02\n" +
+	"\rtracker.proto\x12\x10depot.tracker.v1\"\xaf\x02\n" +
 	"\fStorageBrief\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
@@ -1945,7 +1965,10 @@ const file_tracker_proto_rawDesc = "" +
 	"\bhttp_url\x18\x06 \x01(\tR\ahttpUrl\x127\n" +
 	"\x06status\x18\a \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x12&\n" +
 	"\x0fsync_source_key\x18\b \x01(\tR\rsyncSourceKey\x12\"\n" +
-	"\rsync_until_ts\x18\t \x01(\x03R\vsyncUntilTs\"3\n" +
+	"\rsync_until_ts\x18\t \x01(\x03R\vsyncUntilTs\x12\x1f\n" +
+	"\vnative_port\x18\n" +
+	" \x01(\x05R\n" +
+	"nativePort\"3\n" +
 	"\tParameter\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"p\n" +
@@ -1954,7 +1977,7 @@ const file_tracker_proto_rawDesc = "" +
 	"\x05group\x18\x02 \x01(\tR\x05group\x12\x14\n" +
 	"\x05hosts\x18\x03 \x03(\tR\x05hosts\x12\x12\n" +
 	"\x04port\x18\x04 \x01(\x05R\x04port\x12\x0e\n" +
-	"\x02rw\x18\x05 \x01(\tR\x02rw\"\x91\x03\n" +
+	"\x02rw\x18\x05 \x01(\tR\x02rw\"\xb2\x03\n" +
 	"\vJoinRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1d\n" +
 	"\n" +
@@ -1970,7 +1993,9 @@ const file_tracker_proto_rawDesc = "" +
 	" \x01(\x03R\x06upTime\x12\x18\n" +
 	"\aversion\x18\v \x01(\tR\aversion\x12'\n" +
 	"\x0ftracker_servers\x18\f \x03(\tR\x0etrackerServers\x12\x1b\n" +
-	"\thas_files\x18\r \x01(\bR\bhasFiles\"\xbc\x02\n" +
+	"\thas_files\x18\r \x01(\bR\bhasFiles\x12\x1f\n" +
+	"\vnative_port\x18\x0e \x01(\x05R\n" +
+	"nativePort\"\xbc\x02\n" +
 	"\fJoinResponse\x127\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x12\x1f\n" +
 	"\vstorage_key\x18\x02 \x01(\tR\n" +
