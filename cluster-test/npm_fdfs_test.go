@@ -96,6 +96,20 @@ type npmAnswer struct {
 	FileID string          `json:"fileId"`
 	Info   *npmFileInfo    `json:"info"`
 	Meta   json.RawMessage `json:"meta"`
+	Groups []npmGroup      `json:"groups"`
+}
+
+// npmGroup is what the client makes of one LIST_GROUPS record (the fields checked).
+type npmGroup struct {
+	GroupName          string `json:"groupName"`
+	TotalMB            int64  `json:"totalMB"`
+	FreeMB             int64  `json:"freeMB"`
+	StorageCount       int64  `json:"storageCount"`
+	StoragePort        int64  `json:"storagePort"`
+	StorageHTTPPort    int64  `json:"storageHttpPort"`
+	ActiveCount        int64  `json:"activeCount"`
+	StorePathCount     int64  `json:"storePathCount"`
+	SubdirCountPerPath int64  `json:"subdirCountPerPath"`
 }
 
 // npmFileInfo is what the client makes of a QUERY_FILE_INFO answer.
@@ -493,7 +507,8 @@ tracker_server = %s
 	return taddr, nodes, all
 }
 
-// TestNpmFdfsTwoStorages: one tracker and two storages of group1. Files uploaded by the npm
+// TestNpmFdfsTwoStorages: one tracker and two storages of group1, listed by the npm client
+// as one group of two active storages. Files uploaded by the npm
 // client land on both storages (round robin), are replicated to the other, and are served
 // by both storages' HTTP modules; files uploaded over gRPC are downloaded, described and
 // their metadata read by the npm client; a native delete removes the file from both
@@ -503,6 +518,20 @@ func TestNpmFdfsTwoStorages(t *testing.T) {
 	taddr, nodes, all := startNpmCluster(t, 2)
 	fd := startNpm(t, dir, []string{taddr}, all)
 	work := t.TempDir()
+
+	// The group as fdfs_monitor-style clients list it (cmd 91).
+	_, p, _ := net.SplitHostPort(nodes[0].key)
+	port, _ := strconv.ParseInt(p, 10, 64)
+	groups := fd.ok("list groups", map[string]any{"op": "listgroups"}).Groups
+	if len(groups) != 1 {
+		t.Fatalf("list groups: %+v, want group1 alone", groups)
+	}
+	g := groups[0]
+	t.Logf("list groups (91) through the npm client: %+v", g)
+	if g.GroupName != "group1" || g.StorageCount != 2 || g.ActiveCount != 2 || g.StoragePort != port || g.StorageHTTPPort != port+1 ||
+		g.StorePathCount != 1 || g.SubdirCountPerPath != 4 || g.FreeMB <= 0 || g.TotalMB < g.FreeMB {
+		t.Errorf("list groups: %+v; want group1 with 2 storages, both active, on port %d (HTTP %d), 1 store path of 4 subdirs, free ≤ total", g, port, port+1)
+	}
 
 	want := map[string][]byte{} // data-relative path → bytes, on every node
 	native := map[string][]byte{}

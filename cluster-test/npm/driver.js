@@ -16,6 +16,7 @@
 //   setmeta       {fileId, meta, flag}                                    → —
 //   getmeta       {fileId}                                                → meta
 //   delete        {fileId}                                                → —
+//   listgroups    {}                                                      → groups (cmd 91)
 'use strict';
 
 const readline = require('readline');
@@ -67,6 +68,9 @@ const ops = {
     },
     delete(r) {
         return client.del(r.fileId).then(() => ({}));
+    },
+    listgroups() {
+        return client.listGroups().then((res) => ({ groups: res.groups }));
     },
 };
 
