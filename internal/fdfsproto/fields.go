@@ -3,19 +3,15 @@ package fdfsproto
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
 )
 
 // Field widths.
 const (
-	GroupLen    = 16 // group name, zero-padded
-	IPv4Field   = 15 // IP field in IPv4 mode (IP_ADDRESS_SIZE 16, minus one)
-	IPv6Field   = 45 // IP field with IPv6 addresses (46 minus one)
-	ExtLen      = 6  // file extension, zero-padded
-	PrefixLen   = 16 // slave prefix, zero-padded
-	StorageID   = 16 // storage id field
-	Int64Len    = 8
-	MaxGroupLen = GroupLen
+	GroupLen  = 16 // group name, zero-padded
+	IPv4Field = 15 // IP field in IPv4 mode (IP_ADDRESS_SIZE 16, minus one)
+	IPv6Field = 45 // IP field with IPv6 addresses (46 minus one)
+	ExtLen    = 6  // file extension, zero-padded
+	PrefixLen = 16 // slave prefix, zero-padded
 )
 
 // PutInt64 writes v big-endian to b[:8].
@@ -57,12 +53,4 @@ func IPField(addr string) int {
 		return IPv6Field
 	}
 	return IPv4Field
-}
-
-// CheckGroup rejects a group name longer than 16 bytes or with a NUL inside.
-func CheckGroup(g string) error {
-	if len(g) > GroupLen || bytes.IndexByte([]byte(g), 0) >= 0 {
-		return fmt.Errorf("fdfs: group name %q: longer than %d bytes or with a NUL", g, GroupLen)
-	}
-	return nil
 }

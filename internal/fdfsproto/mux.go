@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -149,6 +150,14 @@ func (c *PrefixConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
+}
+
+// SyscallConn passes the raw connection's through (gRPC sets TCP options with it).
+func (c *PrefixConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.New("fdfs: connection has no syscall.Conn")
 }
 
 // unwrap returns the raw connection and the bytes not yet read from it.

@@ -49,16 +49,12 @@ const (
 	StatusOK      byte = 0
 	StatusNoEnt   byte = 2  // ENOENT
 	StatusIO      byte = 5  // EIO
-	StatusAgain   byte = 11 // EAGAIN
-	StatusNoMem   byte = 12 // ENOMEM
 	StatusAccess  byte = 13 // EACCES
 	StatusBusy    byte = 16 // EBUSY
 	StatusExist   byte = 17 // EEXIST
 	StatusInval   byte = 22 // EINVAL
 	StatusNoSpace byte = 28 // ENOSPC
-	StatusRange   byte = 34 // ERANGE
 	StatusNoSys   byte = 38 // ENOSYS: unknown command
-	StatusPerm    byte = 1  // EPERM
 )
 
 // MaxPkgLen is the largest pkg_len a header may declare (256 TiB). Anything bigger, or

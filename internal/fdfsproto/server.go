@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -39,8 +38,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // Fail wraps err with the status it is answered with.
 func Fail(status byte, err error) error { return &Error{Status: status, Err: err} }
 
-// StatusOf is the status an error is answered with: an *Error's, ErrTooLarge's EINVAL, a
-// timeout's ETIMEDOUT-free EIO otherwise.
+// StatusOf is the status an error is answered with: an *Error's, EINVAL for ErrTooLarge,
+// else EIO.
 func StatusOf(err error) byte {
 	var e *Error
 	switch {
@@ -71,7 +70,7 @@ type Server struct {
 	sem  chan struct{}
 	mu   sync.Mutex
 	lns  map[net.Listener]struct{}
-	cons map[net.Conn]struct{}
+	cons map[net.Conn]*connState
 	done bool
 	wg   sync.WaitGroup
 	ctx  context.Context
@@ -86,7 +85,7 @@ func NewServer(h Handler, o Options) *Server {
 	if o.NetworkTimeout <= 0 {
 		o.NetworkTimeout = 30 * time.Second
 	}
-	s := &Server{h: h, o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, cons: map[net.Conn]struct{}{}}
+	s := &Server{h: h, o: o, log: o.Logger, lns: map[net.Listener]struct{}{}, cons: map[net.Conn]*connState{}}
 	if o.MaxConnections > 0 {
 		s.sem = make(chan struct{}, o.MaxConnections)
 	}
@@ -148,9 +147,23 @@ func (s *Server) track(c net.Conn) bool {
 	if s.done {
 		return false
 	}
-	s.cons[c] = struct{}{}
+	s.cons[c] = &connState{}
 	s.wg.Add(1)
 	return true
+}
+
+// connState tells whether a connection waits for a request (idle) or serves one.
+type connState struct{ busy bool }
+
+// setBusy records whether nc serves a request; false once the server is shutting down,
+// when an idle connection must not start another.
+func (s *Server) setBusy(nc net.Conn, busy bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.cons[nc]; st != nil {
+		st.busy = busy
+	}
+	return !(s.done && !busy)
 }
 
 // Close stops accepting, closes every connection (a request in progress fails and leaves
@@ -170,13 +183,19 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Shutdown stops accepting and waits until the connections end or ctx is done, then
-// closes those left.
+// Shutdown stops accepting, closes the idle connections, and waits until the requests in
+// flight end (their connections close after their answer) or ctx is done, then closes
+// those left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.done = true
 	for ln := range s.lns {
 		ln.Close()
+	}
+	for c, st := range s.cons {
+		if !st.busy {
+			c.Close()
+		}
 	}
 	s.mu.Unlock()
 	idle := make(chan struct{})
@@ -201,6 +220,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		s.wg.Done()
 	}()
 	for {
+		if !s.setBusy(nc, false) {
+			return
+		}
 		c.setReadDeadline()
 		h, err := ReadHeader(c)
 		if err != nil {
@@ -209,6 +231,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			}
 			return
 		}
+		s.setBusy(nc, true)
 		if !s.serveOne(c, h) {
 			return
 		}
@@ -261,142 +284,4 @@ func (s *Server) serveOne(c *Conn, h Header) bool {
 		return false
 	}
 	return c.remain == 0 && c.broken == nil
-}
-
-// Conn is one client connection as a Handler sees it.
-type Conn struct {
-	raw     net.Conn
-	pre     []byte
-	timeout time.Duration
-	remain  int64 // body bytes of the current request not read yet
-	replied bool
-	broken  error // a read or write on the connection failed
-	body    bodyReader
-}
-
-// RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.raw.RemoteAddr() }
-
-func (c *Conn) setReadDeadline() { c.raw.SetReadDeadline(time.Now().Add(c.timeout)) }
-
-// Read reads from the connection (the sniffed bytes first), each call bounded by
-// network_timeout.
-func (c *Conn) Read(p []byte) (int, error) {
-	if len(c.pre) > 0 {
-		n := copy(p, c.pre)
-		c.pre = c.pre[n:]
-		return n, nil
-	}
-	c.setReadDeadline()
-	n, err := c.raw.Read(p)
-	if err != nil && c.broken == nil && !errors.Is(err, io.EOF) {
-		c.broken = err
-	}
-	return n, err
-}
-
-// Remaining is how many body bytes are still unread.
-func (c *Conn) Remaining() int64 { return c.remain }
-
-// Body is the rest of the request body as a stream; it ends after the declared length.
-// A peer that sends less within network_timeout makes it fail (io.ErrUnexpectedEOF or a
-// timeout), never hang.
-func (c *Conn) Body() io.Reader {
-	c.body.c = c
-	return &c.body
-}
-
-type bodyReader struct{ c *Conn }
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	c := b.c
-	if c.remain <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > c.remain {
-		p = p[:c.remain]
-	}
-	n, err := c.Read(p)
-	c.remain -= int64(n)
-	if err == io.EOF {
-		c.broken = io.ErrUnexpectedEOF
-		return n, io.ErrUnexpectedEOF
-	}
-	return n, err
-}
-
-// ReadBody reads the whole remaining body, which must be at most max bytes (ErrTooLarge,
-// checked before anything is allocated).
-func (c *Conn) ReadBody(max int) ([]byte, error) {
-	if c.remain > int64(max) {
-		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, c.remain, max)
-	}
-	return ReadSmall(c.Body(), c.remain, max)
-}
-
-// ReadFull reads exactly len(p) body bytes.
-func (c *Conn) ReadFull(p []byte) error {
-	if int64(len(p)) > c.remain {
-		return Fail(StatusInval, fmt.Errorf("fdfs: body of %d bytes, expected at least %d more", c.remain, len(p)))
-	}
-	_, err := io.ReadFull(c.Body(), p)
-	return err
-}
-
-// Reply answers with status and the concatenated body parts.
-func (c *Conn) Reply(status byte, body ...[]byte) error {
-	var n int64
-	for _, b := range body {
-		n += int64(len(b))
-	}
-	bufs := make(net.Buffers, 0, len(body)+1)
-	bufs = append(bufs, Header{Len: n, Cmd: CmdResp, Status: status}.Bytes())
-	for _, b := range body {
-		if len(b) > 0 {
-			bufs = append(bufs, b)
-		}
-	}
-	c.replied = true
-	c.raw.SetWriteDeadline(time.Now().Add(c.timeout))
-	_, err := bufs.WriteTo(c.raw)
-	return c.wrote(err)
-}
-
-// ReplyHeader starts a successful answer whose n body bytes the handler writes next.
-func (c *Conn) ReplyHeader(n int64) error {
-	c.replied = true
-	c.raw.SetWriteDeadline(time.Now().Add(c.timeout))
-	_, err := c.raw.Write(Header{Len: n, Cmd: CmdResp}.Bytes())
-	return c.wrote(err)
-}
-
-func (c *Conn) wrote(err error) error {
-	if err != nil && c.broken == nil {
-		c.broken = err
-	}
-	return err
-}
-
-// sendChunk is how much one sendfile call may move before the write deadline is renewed.
-const sendChunk = 4 << 20
-
-// SendFile writes n bytes of f from off to the connection (sendfile(2) on TCP), each
-// 4 MiB bounded by network_timeout. f's position is moved: f must be the caller's own.
-func (c *Conn) SendFile(f *os.File, off, n int64) error {
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
-		return c.wrote(err)
-	}
-	for n > 0 {
-		k := min(n, sendChunk)
-		c.raw.SetWriteDeadline(time.Now().Add(c.timeout))
-		m, err := io.CopyN(c.raw, f, k)
-		n -= m
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return c.wrote(err)
-		}
-	}
-	return nil
 }

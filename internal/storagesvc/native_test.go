@@ -57,13 +57,23 @@ type nativeEnv struct {
 	grpc  storagepb.StorageServiceClient
 }
 
-func startNative(t *testing.T, o fdfsproto.Options) *nativeEnv {
+func startNative(t testing.TB, o fdfsproto.Options) *nativeEnv {
+	t.Helper()
+	return startNativeWith(t, o, nil)
+}
+
+// startNativeWith is startNative with the store's options changed by edit.
+func startNativeWith(t testing.TB, o fdfsproto.Options, edit func(*disk.Options)) *nativeEnv {
 	t.Helper()
 	dir := t.TempDir()
-	store, err := disk.Open(disk.Options{
+	do := disk.Options{
 		Group: "group1", Paths: []disk.PathConfig{{Dir: dir}}, SubdirCount: 2,
 		StatFile: filepath.Join(t.TempDir(), "storage_stat.dat"), Source: [4]byte{127, 0, 0, 1},
-	})
+	}
+	if edit != nil {
+		edit(&do)
+	}
+	store, err := disk.Open(do)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +280,8 @@ func TestNativeAppenderSlaveRegenerate(t *testing.T) {
 	if r := download(t, c, slave, 0, 0); string(r.Body) != "thumb" {
 		t.Fatalf("slave content %q", r.Body)
 	}
+	r = c.Call(21, 0, fdfstest.I64(int64(len(master))), fdfstest.I64(int64(len(sl))), fdfstest.Pad("_150x150", 16), fdfstest.Pad("jpg", 6), []byte(master), sl)
+	wantStatus(t, "the same slave again", r, 17)
 
 	// Regenerate: the appender gets a normal file's name; the old one is gone.
 	r = c.Call(38, 0, []byte(name))
@@ -497,4 +509,25 @@ func TestNativeFileInfoCRCSignExtended(t *testing.T) {
 	if !bytes.Equal(r.Body[16:24], want) {
 		t.Fatalf("crc32 field % x, want % x", r.Body[16:24], want)
 	}
+}
+
+// The statuses of a full disk and of a read-only store path.
+func TestNativeNoSpaceAndReadOnly(t *testing.T) {
+	full := startNativeWith(t, fdfsproto.Options{}, func(o *disk.Options) {
+		o.Reserved = disk.Reserved{Bytes: 100}
+		o.Statfs = func(string) (uint64, uint64, error) { return 1000, 10, nil }
+	})
+	c := fdfstest.Dial(t, full.addr)
+	r := c.Call(11, 0, []byte{0xFF}, fdfstest.I64(1), fdfstest.Pad("txt", 6), []byte("z"))
+	wantStatus(t, "upload to a full disk", r, 28)
+
+	ro := startNativeWith(t, fdfsproto.Options{}, func(o *disk.Options) {
+		o.Paths = append(o.Paths, disk.PathConfig{Dir: t.TempDir(), ReadOnly: true})
+	})
+	c = fdfstest.Dial(t, ro.addr)
+	r = c.Call(11, 0, []byte{1}, fdfstest.I64(1), fdfstest.Pad("txt", 6), []byte("z"))
+	wantStatus(t, "upload to a read-only path", r, 13)
+	name := upload(t, c, 11, "txt", []byte("z"))
+	onRO := "M01" + name[3:]
+	wantStatus(t, "delete on a read-only path", c.Call(12, 0, gn(onRO)), 13)
 }

@@ -33,4 +33,10 @@
 // check_active_interval, as if the tracker had never stopped, so a restarted tracker answers
 // clients at once. (A live storage's saved heartbeat is at most half the interval old, and
 // its next heartbeat refreshes it.)
+//
+// # FastDFS's protocol
+//
+// ServeFDFS (native.go) answers FastDFS clients' tracker commands from the same functions as
+// the gRPC methods; Node serves it on the gRPC port through an fdfsproto.Mux, or on
+// native_port (native_node.go).
 package tracker
