@@ -89,14 +89,15 @@ type npmFdfs struct {
 }
 
 type npmAnswer struct {
-	ID     int             `json:"id"`
-	OK     bool            `json:"ok"`
-	Code   *int            `json:"code"`
-	Error  string          `json:"error"`
-	FileID string          `json:"fileId"`
-	Info   *npmFileInfo    `json:"info"`
-	Meta   json.RawMessage `json:"meta"`
-	Groups []npmGroup      `json:"groups"`
+	ID      int             `json:"id"`
+	OK      bool            `json:"ok"`
+	Code    *int            `json:"code"`
+	Error   string          `json:"error"`
+	FileID  string          `json:"fileId"`
+	Info    *npmFileInfo    `json:"info"`
+	Meta    json.RawMessage `json:"meta"`
+	Groups  []npmGroup      `json:"groups"`
+	Answers []npmAnswer     `json:"answers"` // of a parallel request, in its order
 }
 
 // npmGroup is what the client makes of one LIST_GROUPS record (the fields checked).
@@ -282,7 +283,7 @@ func randomBytes(n int) []byte {
 // TestNpmFdfsClient: one tracker and one storage as processes; the npm client uploads (a
 // buffer without a group: cmd 101; a file streamed, with a group: 104), downloads whole and
 // in ranges, reads file info, sets metadata (overwrite and merge) and reads it back, works an
-// appender file, and deletes, after which download, info, metadata and a second delete fail
+// appender file, runs 16 uploads and then 16 downloads at once, and deletes, after which download, info, metadata and a second delete fail
 // with ENOENT. Depot's gRPC client reads what the npm client wrote, so both protocols reach
 // the same engine.
 func TestNpmFdfsClient(t *testing.T) {
@@ -372,6 +373,30 @@ func TestNpmFdfsClient(t *testing.T) {
 	}
 	if info := fd.ok("info "+apID, map[string]any{"op": "info", "fileId": apID}).Info; info == nil || info.Size != 11 {
 		t.Errorf("info of appender %s = %+v, want size 11", apID, info)
+	}
+
+	// Many calls at once: 16 uploads in parallel, then 16 downloads in parallel.
+	var ups, downs []any
+	blobs := make([][]byte, 16)
+	for i := range blobs {
+		blobs[i] = randomBytes(10<<10 + i*7919)
+		ups = append(ups, map[string]any{"op": "upload", "b64": blobs[i], "ext": "par"})
+	}
+	upAnswers := fd.ok("16 parallel uploads", map[string]any{"op": "parallel", "ops": ups}).Answers
+	if len(upAnswers) != len(blobs) {
+		t.Fatalf("16 parallel uploads: %d answers", len(upAnswers))
+	}
+	for i, a := range upAnswers {
+		if !a.OK {
+			t.Fatalf("parallel upload %d: %s\n%s", i, a, fd.logs())
+		}
+		downs = append(downs, map[string]any{"op": "download", "fileId": a.FileID, "path": filepath.Join(work, fmt.Sprintf("par%d", i))})
+	}
+	for i, a := range fd.ok("16 parallel downloads", map[string]any{"op": "parallel", "ops": downs}).Answers {
+		got, err := os.ReadFile(filepath.Join(work, fmt.Sprintf("par%d", i)))
+		if !a.OK || err != nil || !bytes.Equal(got, blobs[i]) {
+			t.Errorf("parallel download %d of %s: %s, %v, %d bytes of %d", i, upAnswers[i].FileID, a, err, len(got), len(blobs[i]))
+		}
 	}
 
 	// Bad input gets a FastDFS status, not a hang or a dropped connection.

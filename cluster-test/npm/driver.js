@@ -17,6 +17,7 @@
 //   getmeta       {fileId}                                                → meta
 //   delete        {fileId}                                                → —
 //   listgroups    {}                                                      → groups (cmd 91)
+//   parallel      {ops: [request...]}                 → answers (the requests run at once)
 'use strict';
 
 const readline = require('readline');
@@ -79,6 +80,10 @@ function answer(id, body) {
 }
 
 function run(r) {
+    if (r.op === 'parallel') {
+        // Several calls at once: as many tracker and storage connections open together.
+        return Promise.all((r.ops || []).map(run)).then((answers) => ({ ok: true, answers }));
+    }
     const fn = ops[r.op];
     if (!fn) {
         return Promise.resolve({ ok: false, error: `unknown op ${JSON.stringify(r.op)}` });
