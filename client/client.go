@@ -126,7 +126,8 @@ func waitReady(conn *grpc.ClientConn, timeout time.Duration) error {
 
 // dialFailure adds to err, from waitReady, the last connection error gRPC kept (which a call
 // made while the connection is down returns), with a hint when it looks like a TLS mismatch:
-// a plaintext client of a TLS port sees the server hang up during the HTTP/2 preface.
+// a plaintext client of a TLS port sees the server hang up during the HTTP/2 preface (or
+// while it still writes it: broken pipe).
 func dialFailure(conn *grpc.ClientConn, useTLS bool, err error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -138,7 +139,7 @@ func dialFailure(conn *grpc.ClientConn, useTLS bool, err error) error {
 	switch {
 	case useTLS && strings.Contains(msg, "first record does not look like a TLS handshake"):
 		return fmt.Errorf("%w: %s (the node does not serve TLS: drop Config.TLS, or set tls_cert_file on the node)", err, msg)
-	case !useTLS && (strings.Contains(msg, "preface") || strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer")):
+	case !useTLS && (strings.Contains(msg, "preface") || strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer") || strings.Contains(msg, "broken pipe")):
 		return fmt.Errorf("%w: %s (if the node serves gRPC over TLS, tls_cert_file, connect with TLS: Config.TLS, or tls_ca_file in client.conf)", err, msg)
 	}
 	return fmt.Errorf("%w: %s", err, msg)
