@@ -75,7 +75,8 @@ type proc struct {
 	name string
 	bin  string
 	conf string
-	log  string // combined output, appended across restarts
+	log  string  // combined output, appended across restarts
+	ns   *nsNode // the network namespace to run in; nil: the test's own
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -88,6 +89,9 @@ func (p *proc) start() {
 		p.t.Fatal(err)
 	}
 	cmd := exec.Command(p.bin, "-c", p.conf)
+	if p.ns != nil {
+		cmd = p.ns.command(p.bin, "-c", p.conf)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -108,6 +112,32 @@ func (p *proc) kill() {
 	if cmd != nil {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
+	}
+}
+
+// stop sends SIGTERM (a graceful stop) and waits for the process to exit; after timeout
+// the test fails.
+func (p *proc) stop(timeout time.Duration) {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd := p.cmd
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			p.t.Errorf("%s: exit after SIGTERM: %v\n%s", p.name, err, p.output())
+		}
+	case <-time.After(timeout):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		p.t.Fatalf("%s did not exit within %v of SIGTERM\n%s", p.name, timeout, p.output())
 	}
 }
 

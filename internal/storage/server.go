@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
@@ -157,6 +158,9 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",
 			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
 	})))
+	// The SDK pings a connection with calls in flight every 10 s to find a peer that went
+	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
+	opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	s.grpcSrv = grpc.NewServer(opts...)
 	s.svc = storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
 		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")})

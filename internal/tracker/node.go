@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/conf"
@@ -96,7 +97,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
 		served: make(chan error, 1), ran: make(chan error, 1)}
 	n.allow.Store(allow)
-	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed))
+	// The SDK pings a connection with calls in flight every 10 s to find a tracker that went
+	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
+	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {

@@ -1,0 +1,105 @@
+package clustertest
+
+import (
+	"testing"
+	"time"
+)
+
+// Fault scenarios: every node is a process in its own network namespace (netns_test.go),
+// a client loop uploads and downloads through the trackers during the fault, and in the
+// end every acknowledged file downloads with its bytes from every storage of its group.
+// DEPOT_FULL=1 makes each phase longer.
+
+// TestFaultStorageCutOff cuts a storage off the network (its group peer, the tracker and
+// the client all lose it at once, with no RST) while the client loop runs, and heals it.
+// The tracker marks it OFFLINE and places uploads on its peer; after the heal it comes
+// back ACTIVE, catches up by replication, and holds every file of the group.
+func TestFaultStorageCutOff(t *testing.T) {
+	c := startLab(t, labSpec{trackers: 1, groups: []int{2}})
+	n, hold := faultScale()
+	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	c.settle(l, "before the fault", n, 0)
+
+	victim := c.storages[0]
+	l.setDown(victim.net.ip, true)
+	victim.net.cut()
+	t.Logf("%s cut off", victim.name)
+	c.waitStates("the cut storage OFFLINE", 30*time.Second, func(k string) string {
+		if k == victim.addr {
+			return "OFFLINE"
+		}
+		return "ACTIVE"
+	}, c.trackers...)
+	l.probe(t, "with a storage cut off", n, c.all)
+	time.Sleep(hold) // the fault lasts; the loop's uploads that went to it wait
+
+	victim.net.heal()
+	t.Logf("%s healed", victim.name)
+	c.waitActive("the healed storage ACTIVE again", c.trackers...)
+	l.setDown(victim.net.ip, false)
+	c.settle(l, "after the heal", n, 0)
+	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
+}
+
+// TestFaultTrackerCutOff runs three trackers and cuts the leader off (the tracker the
+// client asks first) while the client loop runs, then heals it. The other two elect a
+// leader and keep every storage ACTIVE, the client fails over to them, and after the heal
+// the cut tracker sees every storage ACTIVE again with exactly one leader among the three.
+func TestFaultTrackerCutOff(t *testing.T) {
+	c := startLab(t, labSpec{trackers: 3, groups: []int{2}})
+	leader := c.waitOneLeader("one leader among the trackers", c.trackers...)
+	var others []*labNode
+	for _, tr := range c.trackers {
+		if tr != leader {
+			others = append(others, tr)
+		}
+	}
+	n, hold := faultScale()
+	l := startLoad(t, c.newClient(c.trackerAddrs(leader)), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	c.settle(l, "before the fault", n, 0)
+
+	leader.net.cut()
+	t.Logf("%s (the leader) cut off", leader.name)
+	c.waitOneLeader("a new leader among the other two", others...)
+	c.waitActive("every storage still ACTIVE on the other two", others...)
+	l.probe(t, "with the leader cut off", n, c.all)
+	c.settle(l, "with the leader cut off", n, hold)
+
+	leader.net.heal()
+	t.Logf("%s healed", leader.name)
+	c.waitActive("every storage ACTIVE on every tracker after the heal", c.trackers...)
+	c.waitOneLeader("one leader among the three after the heal", c.trackers...)
+	c.settle(l, "after the heal", n, 0)
+	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
+}
+
+// TestFaultRollingRestart restarts every node in turn (SIGTERM, then start again, as an
+// operator upgrading the cluster would) while the client loop runs: two trackers, then the
+// two storages of a group. Each node is back (every storage ACTIVE on every tracker, one
+// leader) before the next one stops, and the cluster takes uploads while each is down.
+func TestFaultRollingRestart(t *testing.T) {
+	c := startLab(t, labSpec{trackers: 2, groups: []int{2}})
+	c.waitOneLeader("one leader among the trackers", c.trackers...)
+	n, hold := faultScale()
+	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	c.settle(l, "before the restarts", n, 0)
+
+	for _, nd := range append(append([]*labNode{}, c.trackers...), c.storages...) {
+		isStorage := nd.group != ""
+		if isStorage {
+			l.setDown(nd.net.ip, true)
+		}
+		nd.stop(30 * time.Second)
+		t.Logf("%s stopped", nd.name)
+		l.probe(t, "while "+nd.name+" is down", n, c.all)
+		c.settle(l, "while "+nd.name+" is down", n, hold)
+		nd.start()
+		c.waitActive("every storage ACTIVE on every tracker after "+nd.name+" restarted", c.trackers...)
+		c.waitOneLeader("one leader after "+nd.name+" restarted", c.trackers...)
+		if isStorage {
+			l.setDown(nd.net.ip, false)
+		}
+		c.settle(l, "after "+nd.name+" restarted", n, 0)
+	}
+	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
+}
