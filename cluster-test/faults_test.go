@@ -1,6 +1,8 @@
 package clustertest
 
 import (
+	"bytes"
+	"os"
 	"testing"
 	"time"
 )
@@ -101,5 +103,47 @@ func TestFaultRollingRestart(t *testing.T) {
 		}
 		c.settle(l, "after "+nd.name+" restarted", n, 0)
 	}
+	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
+}
+
+// TestFaultStorePathFull fills the store path of one storage of a group for real: its
+// store path is a small tmpfs, and the test writes a file there that leaves just over
+// reserved_storage_space free, so uploads and replicas to it run out of space in the middle
+// of a write (ENOSPC) and then fall below the reserve. A group is as full as its fullest
+// storage (its files go to all of them), so the tracker then places uploads in the other
+// group. The client loop uploads files of unannounced sizes meanwhile: no call may fail,
+// and no partial file may stay behind. Once the space is freed the storage catches up.
+func TestFaultStorePathFull(t *testing.T) {
+	mnt := mountTmpfs(t, 32<<20)
+	c := startLab(t, labSpec{trackers: 1, groups: []int{2, 1}, storePath: func(i int) string {
+		if i == 0 {
+			return mnt
+		}
+		return ""
+	}})
+	n, hold := faultScale()
+	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(512<<10) }, false)
+	c.settle(l, "before the fault", n, 0)
+
+	full := c.storages[0]
+	filler := fillTo(t, mnt, 256<<10)
+	t.Logf("%s: store path filled", full.name)
+	l.probe(t, "with a store path full", n, c.all)
+	c.settle(l, "with a store path full", n, hold)
+	// The disk really filled: writes to it failed with ENOSPC, not only the reserve check.
+	logb, err := os.ReadFile(full.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enospc := bytes.Count(logb, []byte("no space left on device"))
+	t.Logf("%s: %d writes failed with ENOSPC", full.name, enospc)
+	if enospc == 0 {
+		t.Errorf("%s logged no write that failed with ENOSPC: the store path did not fill", full.name)
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: space freed", full.name)
+	c.settle(l, "after the space was freed", n, 0)
 	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
 }

@@ -2,9 +2,11 @@ package clustertest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -183,6 +185,16 @@ func removeStale(t *testing.T) {
 			}
 		}
 	}
+	if b, err := os.ReadFile("/proc/mounts"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 2 && f[2] == "tmpfs" && stale(filepath.Base(f[1])) {
+				t.Logf("unmounting %s of a run that is gone", f[1])
+				_ = exec.Command("umount", "-l", f[1]).Run()
+				_ = os.Remove(f[1])
+			}
+		}
+	}
 	if out, err := ipCmd("-o", "link", "show"); err == nil {
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
@@ -212,4 +224,56 @@ func freeSubnet(pid int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("every 10.213.N.0/24 is in use")
+}
+
+// mountTmpfs mounts a tmpfs of size bytes on a new directory and unmounts it when the test
+// ends. The directory is named after the run, so that removeStale unmounts one a killed run
+// left behind.
+func mountTmpfs(t *testing.T, size int64) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-tmpfs", netPrefix, os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.FormatInt(size, 10), "tmpfs", dir).CombinedOutput(); err != nil {
+		os.Remove(dir)
+		t.Skipf("cannot mount a tmpfs for the store path: %v: %s", err, bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-l", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", dir, err, bytes.TrimSpace(out))
+		}
+		os.Remove(dir)
+	})
+	return dir
+}
+
+// fillTo writes a file in the filesystem of dir until the reserve (1% of its size, the
+// scenarios' reserved_storage_space) plus slack bytes are left free, and returns its path.
+// Uploads may be writing there meanwhile: it writes in steps and checks again.
+func fillTo(t *testing.T, dir string, slack int64) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 1<<20)
+	for {
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		total, free := int64(st.Blocks)*st.Bsize, int64(st.Bavail)*st.Bsize
+		n := min(free-total/100-slack, int64(len(chunk)))
+		if n <= 0 {
+			return path
+		}
+		if _, err := f.Write(chunk[:n]); errors.Is(err, syscall.ENOSPC) {
+			return path
+		} else if err != nil {
+			t.Fatalf("fill %s: %v", dir, err)
+		}
+	}
 }
