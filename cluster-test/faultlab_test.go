@@ -48,6 +48,13 @@ type labCluster struct {
 	trackers []*labNode
 	storages []*labNode
 	all      []*proc
+	began    time.Time
+}
+
+// logf logs with the time since the cluster was started.
+func (c *labCluster) logf(format string, args ...any) {
+	c.t.Helper()
+	c.t.Logf("%6.1fs "+format, append([]any{time.Since(c.began).Seconds()}, args...)...)
 }
 
 // startLab builds the binaries, makes a namespace per node, writes FastDFS-format config
@@ -57,7 +64,7 @@ func startLab(t *testing.T, spec labSpec) *labCluster {
 	lab := newNetLab(t)
 	trackerBin, storageBin := buildBinaries(t)
 	root := t.TempDir()
-	c := &labCluster{t: t, lab: lab}
+	c := &labCluster{t: t, lab: lab, began: time.Now()}
 	var trackerLines strings.Builder
 	for i := range spec.trackers {
 		n := lab.node()
@@ -158,6 +165,7 @@ func (c *labCluster) waitStates(what string, timeout time.Duration, want func(ke
 		}
 		return nil
 	}, c.all...)
+	c.logf("%s", what)
 }
 
 // leaders returns the trackers among on that say they are the Raft leader (admin metrics).
@@ -202,6 +210,7 @@ func (c *labCluster) waitOneLeader(what string, on ...*labNode) *labNode {
 		leader = ls[0]
 		return nil
 	}, c.all...)
+	c.logf("%s: %s", what, leader.name)
 	return leader
 }
 
@@ -253,6 +262,7 @@ func (c *labCluster) settle(l *loadLoop, what string, n int, d time.Duration) {
 		}
 		return nil
 	}, c.all...)
+	c.logf("%d uploads acknowledged %s", l.acked()-from, what)
 }
 
 // callCtx is a context for a single call of the test.

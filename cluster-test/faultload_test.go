@@ -22,6 +22,16 @@ import (
 
 func fullRun() bool { return os.Getenv("DEPOT_FULL") == "1" }
 
+// loadShape is a scenario's client loop: workers, and sizes up to most bytes (64 KiB at
+// most in CI, so that the final check stays short).
+func loadShape(most int) (workers int, size func(i int) int) {
+	workers = 8
+	if !fullRun() {
+		workers, most = 4, min(most, 64<<10)
+	}
+	return workers, func(i int) int { return 1000 + i*7919%most }
+}
+
 // loadLoop is the client of a fault scenario: workers that each upload a file and then
 // download an earlier acknowledged one, until stopped. Every failed call is recorded.
 type loadLoop struct {
@@ -284,15 +294,41 @@ func (c *labCluster) verifyEverywhere(files map[string][]byte, timeout time.Dura
 		return nil
 	}
 	poll(c.t, "every acknowledged file from every storage of its group", timeout, func() error {
-		var errs []error
-		for p := range pending {
-			if err := check(p); err != nil {
-				errs = append(errs, err)
-				if len(errs) >= 3 {
-					break
+		// Check the pairs left in parallel; stop early after a few failures (replication
+		// may still be catching up).
+		var (
+			mu   sync.Mutex
+			errs []error
+			ok   []pair
+			wg   sync.WaitGroup
+		)
+		jobs := make(chan pair)
+		for range 8 {
+			wg.Go(func() {
+				for p := range jobs {
+					err := check(p)
+					mu.Lock()
+					if err != nil {
+						errs = append(errs, err)
+					} else {
+						ok = append(ok, p)
+					}
+					mu.Unlock()
 				}
-				continue
+			})
+		}
+		for p := range pending {
+			mu.Lock()
+			failed := len(errs)
+			mu.Unlock()
+			if failed >= 3 {
+				break
 			}
+			jobs <- p
+		}
+		close(jobs)
+		wg.Wait()
+		for _, p := range ok {
 			delete(pending, p)
 		}
 		if len(pending) > 0 {
@@ -311,5 +347,5 @@ func (c *labCluster) verifyEverywhere(files map[string][]byte, timeout time.Dura
 			}
 		}
 	}
-	c.t.Logf("%d files, each read back from every storage of its group over gRPC and HTTP", len(files))
+	c.logf("%d files, each read back from every storage of its group over gRPC and HTTP", len(files))
 }

@@ -19,13 +19,14 @@ import (
 func TestFaultStorageCutOff(t *testing.T) {
 	c := startLab(t, labSpec{trackers: 1, groups: []int{2}})
 	n, hold := faultScale()
-	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	workers, size := loadShape(200 << 10)
+	l := startLoad(t, c.newClient(c.trackerAddrs()), workers, size, true)
 	c.settle(l, "before the fault", n, 0)
 
 	victim := c.storages[0]
 	l.setDown(victim.net.ip, true)
 	victim.net.cut()
-	t.Logf("%s cut off", victim.name)
+	c.logf("%s cut off", victim.name)
 	c.waitStates("the cut storage OFFLINE", 30*time.Second, func(k string) string {
 		if k == victim.addr {
 			return "OFFLINE"
@@ -36,7 +37,7 @@ func TestFaultStorageCutOff(t *testing.T) {
 	time.Sleep(hold) // the fault lasts; the loop's uploads that went to it wait
 
 	victim.net.heal()
-	t.Logf("%s healed", victim.name)
+	c.logf("%s healed", victim.name)
 	c.waitActive("the healed storage ACTIVE again", c.trackers...)
 	l.setDown(victim.net.ip, false)
 	c.settle(l, "after the heal", n, 0)
@@ -57,18 +58,19 @@ func TestFaultTrackerCutOff(t *testing.T) {
 		}
 	}
 	n, hold := faultScale()
-	l := startLoad(t, c.newClient(c.trackerAddrs(leader)), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	workers, size := loadShape(200 << 10)
+	l := startLoad(t, c.newClient(c.trackerAddrs(leader)), workers, size, true)
 	c.settle(l, "before the fault", n, 0)
 
 	leader.net.cut()
-	t.Logf("%s (the leader) cut off", leader.name)
+	c.logf("%s (the leader) cut off", leader.name)
 	c.waitOneLeader("a new leader among the other two", others...)
 	c.waitActive("every storage still ACTIVE on the other two", others...)
 	l.probe(t, "with the leader cut off", n, c.all)
 	c.settle(l, "with the leader cut off", n, hold)
 
 	leader.net.heal()
-	t.Logf("%s healed", leader.name)
+	c.logf("%s healed", leader.name)
 	c.waitActive("every storage ACTIVE on every tracker after the heal", c.trackers...)
 	c.waitOneLeader("one leader among the three after the heal", c.trackers...)
 	c.settle(l, "after the heal", n, 0)
@@ -83,7 +85,8 @@ func TestFaultRollingRestart(t *testing.T) {
 	c := startLab(t, labSpec{trackers: 2, groups: []int{2}})
 	c.waitOneLeader("one leader among the trackers", c.trackers...)
 	n, hold := faultScale()
-	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(200<<10) }, true)
+	workers, size := loadShape(200 << 10)
+	l := startLoad(t, c.newClient(c.trackerAddrs()), workers, size, true)
 	c.settle(l, "before the restarts", n, 0)
 
 	for _, nd := range append(append([]*labNode{}, c.trackers...), c.storages...) {
@@ -92,7 +95,7 @@ func TestFaultRollingRestart(t *testing.T) {
 			l.setDown(nd.net.ip, true)
 		}
 		nd.stop(30 * time.Second)
-		t.Logf("%s stopped", nd.name)
+		c.logf("%s stopped", nd.name)
 		l.probe(t, "while "+nd.name+" is down", n, c.all)
 		c.settle(l, "while "+nd.name+" is down", n, hold)
 		nd.start()
@@ -122,12 +125,15 @@ func TestFaultStorePathFull(t *testing.T) {
 		return ""
 	}})
 	n, hold := faultScale()
-	l := startLoad(t, c.newClient(c.trackerAddrs()), 8, func(i int) int { return 1000 + i*7919%(512<<10) }, false)
+	// Sizes up to 512 KiB in CI too: more than the 256 KiB left above the reserve, so
+	// that writes run out of space in the middle.
+	workers, _ := loadShape(0)
+	l := startLoad(t, c.newClient(c.trackerAddrs()), workers, func(i int) int { return 1000 + i*7919%(512<<10) }, false)
 	c.settle(l, "before the fault", n, 0)
 
 	full := c.storages[0]
 	filler := fillTo(t, mnt, 256<<10)
-	t.Logf("%s: store path filled", full.name)
+	c.logf("%s: store path filled", full.name)
 	l.probe(t, "with a store path full", n, c.all)
 	c.settle(l, "with a store path full", n, hold)
 	// The disk really filled: writes to it failed with ENOSPC, not only the reserve check.
@@ -136,14 +142,14 @@ func TestFaultStorePathFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	enospc := bytes.Count(logb, []byte("no space left on device"))
-	t.Logf("%s: %d writes failed with ENOSPC", full.name, enospc)
+	c.logf("%s: %d writes failed with ENOSPC", full.name, enospc)
 	if enospc == 0 {
 		t.Errorf("%s logged no write that failed with ENOSPC: the store path did not fill", full.name)
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: space freed", full.name)
+	c.logf("%s: space freed", full.name)
 	c.settle(l, "after the space was freed", n, 0)
 	c.verifyEverywhere(l.finish(t, c.all), 60*time.Second)
 }

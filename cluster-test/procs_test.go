@@ -20,15 +20,39 @@ import (
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
-// buildBinaries compiles cmd/tracker and cmd/storage into a temp dir.
+// built holds the binaries, compiled once for all the tests of the package.
+var built struct {
+	once                       sync.Once
+	dir, tracker, storage, out string
+	err                        error
+}
+
+// TestMain removes the binaries after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries compiles cmd/tracker and cmd/storage into a temp dir, once per run of the
+// package.
 func buildBinaries(t *testing.T) (trackerBin, storageBin string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "../cmd/tracker", "../cmd/storage").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "depot-cluster-test-bin")
+		if built.err != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", built.dir+string(filepath.Separator), "../cmd/tracker", "../cmd/storage").CombinedOutput()
+		built.out, built.err = string(out), err
+		built.tracker, built.storage = filepath.Join(built.dir, "tracker"), filepath.Join(built.dir, "storage")
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
 	}
-	return filepath.Join(dir, "tracker"), filepath.Join(dir, "storage")
+	return built.tracker, built.storage
 }
 
 // freePorts returns a port p free on host together with p+1 and p+2 (a tracker's default
