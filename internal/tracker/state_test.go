@@ -281,3 +281,42 @@ func TestHeartbeatWritesOnlyWhatMatters(t *testing.T) {
 		}
 	}
 }
+
+// A tracker that did not run for longer than check_active_interval (a paused process, a
+// starved CPU) has read no heartbeat meanwhile, though the storages sent them: its late
+// sweep must not mark them OFFLINE; it counts their silence from when it resumed.
+func TestLateSweepCountsSilenceFromResume(t *testing.T) {
+	e := start(t, nil) // check_active_interval 10 s, sweep every 1 s
+	a := e.active("group1", "127.0.0.2", 900)
+	prev := e.clock.Now()
+	e.clock.Add(11 * time.Second) // no sweep ran for 11 s
+	e.srv.noteLate(prev)
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "ACTIVE" {
+		t.Fatalf("after the tracker resumed: %s; want ACTIVE", got)
+	}
+	e.clock.Add(9 * time.Second)
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "ACTIVE" {
+		t.Fatalf("9 s after the tracker resumed: %s; want ACTIVE", got)
+	}
+	e.clock.Add(time.Second) // silent for check_active_interval since the tracker resumed
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "OFFLINE" {
+		t.Fatalf("10 s after the tracker resumed with no heartbeat: %s; want OFFLINE", got)
+	}
+	// Sweeps on time, or late by less than half the interval however often, change
+	// nothing of the rule.
+	for _, gap := range []time.Duration{time.Second, 5 * time.Second} {
+		b := e.active("group1", "127.0.0.3", 900)
+		for range 10 * time.Second / gap {
+			prev = e.clock.Now()
+			e.clock.Add(gap)
+			e.srv.noteLate(prev)
+		}
+		e.srv.Sweep()
+		if got := e.status("group1", b); got != "OFFLINE" {
+			t.Fatalf("10 s without a heartbeat, sweeps %v apart: %s; want OFFLINE", gap, got)
+		}
+	}
+}
