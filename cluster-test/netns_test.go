@@ -60,15 +60,7 @@ func ipCmd(args ...string) (string, error) {
 // (not root, no iproute2, no CAP_NET_ADMIN, a kernel without veth or bridges).
 func newNetLab(t *testing.T) *netLab {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs the binaries in network namespaces")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("fault scenarios need root to make network namespaces (ip netns add); run as root to include them")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("fault scenarios need iproute2's ip command to make network namespaces")
-	}
+	skipWithoutNetns(t)
 	removeStale(t)
 	lab := &netLab{t: t, prefix: netPrefix + strconv.Itoa(os.Getpid())}
 	lab.bridge = lab.prefix + "b"
@@ -90,6 +82,20 @@ func newNetLab(t *testing.T) *netLab {
 		}
 	}
 	return lab
+}
+
+// skipWithoutNetns skips the test in -short mode, without root or without iproute2.
+func skipWithoutNetns(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binaries in network namespaces")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("fault scenarios need root to make network namespaces (ip netns add); run as root to include them")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("fault scenarios need iproute2's ip command to make network namespaces")
+	}
 }
 
 // node makes the next namespace with its veth on the bridge and address subnet.(10+i).
@@ -231,6 +237,7 @@ func freeSubnet(pid int) (string, error) {
 // left behind.
 func mountTmpfs(t *testing.T, size int64) string {
 	t.Helper()
+	skipWithoutNetns(t)
 	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-tmpfs", netPrefix, os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
