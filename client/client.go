@@ -2,14 +2,19 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/depotfs/depot/proto/storagepb"
 )
@@ -37,7 +42,20 @@ type Config struct {
 	// DialTimeout bounds New's wait for the connection (0: DefaultDialTimeout). New also
 	// fails at once when the first connection attempt fails (refused, unresolvable).
 	DialTimeout time.Duration
-	Logger      *slog.Logger // nil discards
+	// TLS makes every connection (trackers and storages) gRPC over TLS with this client
+	// config: RootCAs the CAs that signed the nodes' certificates (nil RootCAs: the system's),
+	// ServerName left empty to check each node's address against its certificate. Nil =
+	// plaintext.
+	TLS    *tls.Config
+	Logger *slog.Logger // nil discards
+}
+
+// creds returns the transport credentials for cfg: TLS or plaintext.
+func (cfg *Config) creds() credentials.TransportCredentials {
+	if cfg.TLS == nil {
+		return insecure.NewCredentials()
+	}
+	return credentials.NewTLS(cfg.TLS)
 }
 
 // Client is a connection to a storage node. Its methods are safe for concurrent use.
@@ -50,8 +68,9 @@ type Client struct {
 	trk    *trackerMode // non-nil in tracker mode (tracker.go)
 }
 
-// New connects to cfg.Storage and waits up to cfg.DialTimeout for the connection.
-// The connection is plaintext gRPC.
+// New connects to cfg.Storage and waits up to cfg.DialTimeout for the connection: plaintext
+// gRPC, or TLS with cfg.TLS. A TLS client facing a plaintext storage (or the reverse) fails
+// here, with ErrUnavailable.
 func New(cfg Config) (*Client, error) {
 	if cfg.Storage == "" {
 		if len(cfg.Trackers) > 0 {
@@ -63,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	conn, err := grpc.NewClient(cfg.Storage, grpc.WithTransportCredentials(insecure.NewCredentials()), keepaliveOption())
+	conn, err := grpc.NewClient(cfg.Storage, grpc.WithTransportCredentials(cfg.creds()), keepaliveOption())
 	if err != nil {
 		return nil, fmt.Errorf("depot client: storage %q: %w: %w", cfg.Storage, ErrInvalid, err)
 	}
@@ -72,6 +91,7 @@ func New(cfg Config) (*Client, error) {
 		timeout = DefaultDialTimeout
 	}
 	if err := waitReady(conn, timeout); err != nil {
+		err = dialFailure(conn, cfg.TLS != nil, err)
 		conn.Close()
 		return nil, fmt.Errorf("depot client: connect to storage %s: %w: %w", cfg.Storage, ErrUnavailable, err)
 	}
@@ -102,6 +122,26 @@ func waitReady(conn *grpc.ClientConn, timeout time.Duration) error {
 			return fmt.Errorf("no connection after %v (state %v)", timeout, s)
 		}
 	}
+}
+
+// dialFailure adds to err, from waitReady, the last connection error gRPC kept (which a call
+// made while the connection is down returns), with a hint when it looks like a TLS mismatch:
+// a plaintext client of a TLS port sees the server hang up during the HTTP/2 preface.
+func dialFailure(conn *grpc.ClientConn, useTLS bool, err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	last := conn.Invoke(ctx, "/depot.client/Probe", &emptypb.Empty{}, &emptypb.Empty{})
+	if last == nil {
+		return err
+	}
+	msg := status.Convert(last).Message()
+	switch {
+	case useTLS && strings.Contains(msg, "first record does not look like a TLS handshake"):
+		return fmt.Errorf("%w: %s (the node does not serve TLS: drop Config.TLS, or set tls_cert_file on the node)", err, msg)
+	case !useTLS && (strings.Contains(msg, "preface") || strings.Contains(msg, "EOF") || strings.Contains(msg, "reset by peer")):
+		return fmt.Errorf("%w: %s (if the node serves gRPC over TLS, tls_cert_file, connect with TLS: Config.TLS, or tls_ca_file in client.conf)", err, msg)
+	}
+	return fmt.Errorf("%w: %s", err, msg)
 }
 
 // Close closes the connection; calls in flight fail.

@@ -29,4 +29,13 @@
 // storages, and a retried upload never stores a file twice (see Config.Trackers).
 //
 //	c, err := client.New(client.Config{Trackers: []string{"10.0.0.2:22122", "10.0.0.3:22122"}})
+//
+// With Config.TLS every connection is gRPC over TLS (nodes with tls_cert_file): the config's
+// RootCAs are the CAs that signed the nodes' certificates, which must name the nodes'
+// addresses (trackers hand out storages by IP). A client whose scheme does not match the
+// node's fails in New with an error that says so.
+//
+//	pool := x509.NewCertPool()
+//	pool.AppendCertsFromPEM(caPEM)
+//	c, err := client.New(client.Config{Trackers: trackers, TLS: &tls.Config{RootCAs: pool}})
 package client

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/depotfs/depot/proto/trackerpb"
@@ -64,7 +63,7 @@ func newTrackerMode(cfg Config) (*trackerMode, error) {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	for _, a := range cfg.Trackers {
-		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()), keepaliveOption(),
+		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(cfg.creds()), keepaliveOption(),
 			grpc.WithConnectParams(grpc.ConnectParams{
 				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 				MinConnectTimeout: 2 * time.Second,
@@ -187,7 +186,7 @@ func (t *trackerMode) storage(b *trackerpb.StorageBrief) (*pooled, error) {
 	if timeout <= 0 || timeout > trackerTimeout {
 		timeout = trackerTimeout
 	}
-	c, err := New(Config{Storage: addr, Secret: t.cfg.Secret, DialTimeout: timeout, Logger: t.cfg.Logger})
+	c, err := New(Config{Storage: addr, Secret: t.cfg.Secret, DialTimeout: timeout, TLS: t.cfg.TLS, Logger: t.cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,8 @@ type clientConf struct {
 	TrackerServers []string // tracker_server, repeated
 	Secret         string   // http.anti_steal.secret_key
 	ConnectTimeout time.Duration
+	TLS            bool   // tls_enabled, or set by tls_ca_file
+	TLSCAFile      string // tls_ca_file
 }
 
 // loadClientConf reads client.conf with conf.LoadClient (FastDFS keys, validation) and
@@ -27,7 +29,8 @@ func loadClientConf(path string) (clientConf, error) {
 	if err != nil {
 		return clientConf{}, err
 	}
-	out := clientConf{TrackerServers: c.TrackerServers, Secret: c.AntiSteal.SecretKey, ConnectTimeout: c.ConnectTimeout}
+	out := clientConf{TrackerServers: c.TrackerServers, Secret: c.AntiSteal.SecretKey, ConnectTimeout: c.ConnectTimeout,
+		TLS: c.UseTLS(), TLSCAFile: c.TLSCAFile}
 	err = readConfFile(path, 0, func(key, value string) error {
 		if key != "storage_server" {
 			return nil

@@ -10,7 +10,6 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/depotfs/depot/proto/trackerpb"
@@ -38,7 +37,7 @@ func (e *env) askTrackers(ctx context.Context, fn func(context.Context, trackerp
 
 // callTracker calls fn on one tracker, bounded by the connect timeout.
 func (e *env) callTracker(ctx context.Context, addr string, fn func(context.Context, trackerpb.TrackerServiceClient) error) error {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(e.creds()))
 	if err != nil {
 		return err
 	}
@@ -80,6 +79,9 @@ func printMonitor(w io.Writer, addr string, resp *trackerpb.ListGroupsResponse, 
 	for _, g := range resp.GetGroups() {
 		fmt.Fprintf(w, "\ngroup %s: %d storages, free %s of %s\n", g.GetName(), len(g.GetStorages()),
 			bytesText(g.GetFreeBytes()), bytesText(g.GetTotalBytes()))
+		if k := g.GetTrunkServerKey(); k != "" {
+			fmt.Fprintf(w, "  trunk server %s (epoch %d)\n", k, g.GetTrunkEpoch())
+		}
 		for _, s := range g.GetStorages() {
 			b := s.GetBrief()
 			who := b.GetKey()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,7 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/depotfs/depot/client"
+	"github.com/depotfs/depot/internal/certs"
 )
 
 // usageError is a usage or configuration error: exit status 2.
@@ -33,7 +38,7 @@ func exitCode(err error) int {
 	return 1
 }
 
-const usageText = `usage: fdfs [-c client.conf] [-tracker HOST:PORT,...] [-storage HOST:PORT] [-secret S] COMMAND ARGS
+const usageText = `usage: fdfs [-c client.conf] [-tracker HOST:PORT,...] [-storage HOST:PORT] [-secret S] [-tls] [-tls-ca FILE] COMMAND ARGS
 
 Commands:
   upload [-ext E] FILE        upload FILE ("-" = stdin); prints the file ID
@@ -56,7 +61,9 @@ Commands:
 
 The storage is -storage, else storage_server in client.conf; without one, the trackers
 (-tracker, else tracker_server in client.conf) choose it for each file. The secret is
--secret, else http.anti_steal.secret_key in client.conf.
+-secret, else http.anti_steal.secret_key in client.conf. Connections are gRPC over TLS with
+-tls or -tls-ca (else tls_enabled or tls_ca_file in client.conf), trusting the CAs of
+-tls-ca (else tls_ca_file; else the system's); stats then asks the storages over https.
 
 Flags:
 `
@@ -70,6 +77,7 @@ type env struct {
 	trackers       []string
 	confPath       string
 	dialTimeout    time.Duration
+	tls            *tls.Config // nil = plaintext
 }
 
 // run is the whole command: main only adds signals and the exit status.
@@ -80,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	storage := fs.String("storage", "", "storage gRPC address `HOST:PORT`")
 	secret := fs.String("secret", "", "anti-steal secret key (http.anti_steal.secret_key)")
 	trackerList := fs.String("tracker", "", "tracker gRPC addresses `HOST:PORT[,HOST:PORT...]` (default: tracker_server in client.conf)")
+	useTLS := fs.Bool("tls", false, "connect with TLS (default: tls_enabled in client.conf)")
+	caFile := fs.String("tls-ca", "", "PEM `file` of the CAs to trust; implies -tls (default: tls_ca_file in client.conf)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -111,6 +121,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			e.dialTimeout = cc.ConnectTimeout
 		}
 		e.trackers = cc.TrackerServers
+		*useTLS = *useTLS || cc.TLS
+		if *caFile == "" {
+			*caFile = cc.TLSCAFile
+		}
+	}
+	if *useTLS || *caFile != "" {
+		cfg, err := certs.ClientConfig(*caFile)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		e.tls = cfg
 	}
 	if *trackerList != "" {
 		e.trackers = strings.Split(*trackerList, ",")
@@ -128,11 +149,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 func (e *env) connect() (*client.Client, error) {
 	if e.storage == "" {
 		if len(e.trackers) > 0 {
-			return client.New(client.Config{Trackers: e.trackers, Secret: e.secret, DialTimeout: e.dialTimeout})
+			return client.New(client.Config{Trackers: e.trackers, Secret: e.secret, DialTimeout: e.dialTimeout, TLS: e.tls})
 		}
 		return nil, usagef("no storage: pass -storage HOST:PORT, -tracker HOST:PORT or -c client.conf with tracker_server or storage_server")
 	}
-	return client.New(client.Config{Storage: e.storage, Secret: e.secret, DialTimeout: e.dialTimeout})
+	return client.New(client.Config{Storage: e.storage, Secret: e.secret, DialTimeout: e.dialTimeout, TLS: e.tls})
+}
+
+// creds returns the gRPC transport credentials of e's connections.
+func (e *env) creds() credentials.TransportCredentials {
+	if e.tls == nil {
+		return insecure.NewCredentials()
+	}
+	return credentials.NewTLS(e.tls)
 }
 
 // subFlags returns a flag set for a command's own flags.

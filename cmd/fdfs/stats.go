@@ -38,7 +38,10 @@ func cmdStats(ctx context.Context, e *env, args []string) error {
 	}
 	var bases []string
 	if *one != "" {
-		bases = []string{"http://" + strings.TrimPrefix(*one, "http://")}
+		bases = []string{*one}
+		if !strings.HasPrefix(*one, "http://") && !strings.HasPrefix(*one, "https://") {
+			bases[0] = e.httpScheme() + *one
+		}
 	} else {
 		var err error
 		if bases, err = e.storageHTTPBases(ctx); err != nil {
@@ -51,7 +54,7 @@ func cmdStats(ctx context.Context, e *env, args []string) error {
 	}
 	sum := map[[2]string]map[string]int64{}
 	for _, base := range bases {
-		rows, err := fetchStats(ctx, base+"/stats?"+q.Encode(), *referer, e.dialTimeout)
+		rows, err := fetchStats(ctx, e.httpClient(), base+"/stats?"+q.Encode(), *referer, e.dialTimeout)
 		if err != nil {
 			return err
 		}
@@ -122,7 +125,7 @@ func (e *env) storageHTTPBases(ctx context.Context) ([]string, error) {
 }
 
 // fetchStats GETs one storage's /stats.
-func fetchStats(ctx context.Context, u, referer string, timeout time.Duration) ([]statsRow, error) {
+func fetchStats(ctx context.Context, hc *http.Client, u, referer string, timeout time.Duration) ([]statsRow, error) {
 	ctx, cancel := context.WithTimeout(ctx, max(timeout, 10*time.Second))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -132,7 +135,7 @@ func fetchStats(ctx context.Context, u, referer string, timeout time.Duration) (
 	if referer != "" {
 		req.Header.Set("Referer", referer)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
@@ -149,4 +152,20 @@ func fetchStats(ctx context.Context, u, referer string, timeout time.Duration) (
 		return nil, fmt.Errorf("stats: %s: not the /stats JSON: %w", u, err)
 	}
 	return rows, nil
+}
+
+// httpScheme is the scheme of a storage's HTTP port given as host:port: https with TLS.
+func (e *env) httpScheme() string {
+	if e.tls != nil {
+		return "https://"
+	}
+	return "http://"
+}
+
+// httpClient is the client for the storages' HTTP ports, trusting e's CAs with TLS.
+func (e *env) httpClient() *http.Client {
+	if e.tls == nil {
+		return http.DefaultClient
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: e.tls.Clone()}}
 }

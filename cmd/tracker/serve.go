@@ -19,8 +19,9 @@ const metaFile = tracker.MetaFile
 // listening is what serve reports once it accepts connections.
 type listening struct{ GRPC, Gossip, Raft string }
 
-// serve loads tracker.conf, starts the tracker and blocks until ctx is done. SIGHUP rereads
-// tracker.conf and applies log_level and allow_hosts (reload).
+// serve loads tracker.conf, starts the tracker and blocks until ctx is done or SIGTERM or
+// SIGINT comes: then it stops the node (stop), a second signal cutting the wait short. SIGHUP
+// rereads tracker.conf and applies log_level and allow_hosts (reload).
 func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(listening)) error {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
 	tc, values, err := conf.LoadTrackerValues(confPath, boot)
@@ -40,17 +41,24 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 	if err != nil {
 		return err
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP) // before ready: a SIGHUP sent once the tracker is up is ours
+	// Registered before ready: a signal sent once the tracker is up is ours.
+	hup, term := make(chan os.Signal, 1), make(chan os.Signal, 2)
+	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(hup)
+	defer signal.Stop(term)
 	if ready != nil {
 		info, _ := node.Server().TrackerInfo(ctx, &trackerpb.TrackerInfoRequest{})
 		ready(listening{GRPC: node.Addr(), Gossip: info.GetGossipAddr(), Raft: info.GetRaftAddr()})
 	}
+	signals := 0
 	for done := false; !done; {
 		select {
 		case <-hup:
 			reload(confPath, node, level, values, log)
+		case <-term:
+			signals++
+			done = true
 		case <-ctx.Done():
 			done = true
 		case err = <-node.Done():
@@ -58,12 +66,37 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 			done = true
 		}
 	}
-	cerr := node.Close()
-	log.Info("tracker stopped")
+	cerr := stop(node, term, signals, log)
 	if err != nil {
 		return err
 	}
 	return cerr
+}
+
+// stop shuts the node down with stop_timeout as the deadline for the calls in flight. The
+// signal that asked for the stop may also be waiting in term (the command's context sees it
+// too); signals is how many were counted already. The second one cuts the wait short.
+func stop(node *tracker.Node, term <-chan os.Signal, signals int, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), node.StopTimeout())
+	defer cancel()
+	log.Info("stopping; a second SIGTERM or SIGINT stops at once", "stop_timeout", node.StopTimeout())
+	done := make(chan error, 1)
+	go func() { done <- node.Shutdown(ctx) }()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			log.Info("tracker stopped")
+			return nil
+		case sig := <-term:
+			if signals++; signals >= 2 {
+				log.Warn("second signal: closing the connections of the calls in flight now", "signal", sig.String())
+				cancel()
+			}
+		}
+	}
 }
 
 // reload rereads tracker.conf: a file that does not load, or an allow_hosts the node refuses

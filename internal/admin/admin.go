@@ -17,8 +17,11 @@ import (
 
 // Config configures a Server. Zero values take the defaults noted.
 type Config struct {
-	// Metrics serves /metrics; nil = 404 there.
+	// Metrics serves /metrics; nil = none (404, or what Page answers there).
 	Metrics http.Handler
+	// Page serves every path the endpoints below do not take (the tracker's cluster page);
+	// nil = 404 there.
+	Page http.Handler
 	// Ready is the node's readiness check: nil when ready, else an error saying why not
 	// (served as the 503 body). Nil = always ready. It may be called from several goroutines
 	// (one at a time) and may touch the disk.
@@ -72,6 +75,9 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	if cfg.Page != nil {
+		s.mux.Handle("/", cfg.Page)
+	}
 	return s
 }
 
@@ -101,7 +107,11 @@ func (s *Server) Start(ln net.Listener) {
 			s.log.Error("admin server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	})
-	s.log.Info("admin endpoints ready", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	paths := "/metrics /healthz /readyz"
+	if s.cfg.Page != nil {
+		paths += " /cluster/"
+	}
+	s.log.Info("admin endpoints ready", "addr", ln.Addr().String(), "paths", paths)
 }
 
 // Addr returns the admin listener's address, "" when it has none.

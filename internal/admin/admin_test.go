@@ -162,3 +162,14 @@ func TestNoListener(t *testing.T) {
 		t.Errorf("Check = %v", err)
 	}
 }
+
+// TestPage: Config.Page gets every path the endpoints do not take; they keep theirs.
+func TestPage(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "page "+r.URL.Path) })
+	_, url, _ := start(t, Config{Page: page})
+	for path, want := range map[string]string{"/": "page /", "/cluster/state.json": "page /cluster/state.json", "/healthz": "ok\n", "/readyz": "ready\n"} {
+		if code, body := get(t, url+path); code != 200 || body != want {
+			t.Errorf("%s: %d %q, want %q", path, code, body, want)
+		}
+	}
+}

@@ -7,6 +7,8 @@
 //	/healthz  200 "ok" while the process serves HTTP at all (liveness)
 //	/readyz   200 "ready" when the node's readiness check passes, else 503 with the reason
 //	          as plain text
+//	/...      anything else goes to Config.Page when set: the tracker's cluster page
+//	          (package clusterpage)
 //
 // The standard gRPC health service (grpc.health.v1.Health) is registered on the node's own
 // gRPC server; its overall status (service "") is SERVING while the readiness check passes

@@ -26,7 +26,15 @@ type Client struct {
 	StorageServer                 string // storage_server (Depot): a storage's host:port, for use without a tracker
 	// Only CheckToken and SecretKey are read from client.conf.
 	AntiSteal AntiSteal
+	// TLSEnabled (tls_enabled, Depot) makes the client speak TLS to trackers and storages;
+	// TLSCAFile (tls_ca_file) names the CAs it trusts ("" = the system's roots) and turns
+	// TLS on by itself.
+	TLSEnabled bool
+	TLSCAFile  string
 }
+
+// UseTLS reports whether the client connects with TLS.
+func (c *Client) UseTLS() bool { return c.TLSEnabled || c.TLSCAFile != "" }
 
 // DefaultClient returns the values used for keys absent from client.conf.
 func DefaultClient() Client {
@@ -70,12 +78,15 @@ func LoadClient(path string, log *slog.Logger) (*Client, error) {
 	}
 	b.boolean("http.anti_steal.check_token", &c.AntiSteal.CheckToken)
 	b.str("http.anti_steal.secret_key", &c.AntiSteal.SecretKey)
+	b.boolean("tls_enabled", &c.TLSEnabled)
+	b.str("tls_ca_file", &c.TLSCAFile)
 	b.ignore("storage_sync_file_max_delay", "http.anti_steal.token_ttl")
 	if err := b.finish(); err != nil {
 		return nil, err
 	}
 	c.BasePath = resolvePath(d.dir(), c.BasePath)
 	c.StorageIDsFilename = resolvePath(d.dir(), c.StorageIDsFilename)
+	c.TLSCAFile = resolvePath(d.dir(), c.TLSCAFile)
 	if err := c.Validate(); err != nil {
 		return nil, locate(err, d)
 	}

@@ -54,6 +54,7 @@ func TestFixtureStorage(t *testing.T) {
 		TrackerServers:            []string{"192.168.209.121:22122", "192.168.209.122:22122"},
 		LogLevel:                  "info",
 		AllowHosts:                []string{"*"},
+		AllowHostsAt:              []string{fixture(t, "storage.conf") + ":37"},
 		FileDistributePathMode:    0,
 		FileDistributeRotateCount: 100,
 		FsyncAfterWrittenBytes:    0,
@@ -145,6 +146,7 @@ func TestFixtureTracker(t *testing.T) {
 		ResponseIPAddrSize:             "auto",
 		UseConnectionPool:              true,
 		ConnectionPoolMaxIdleTime:      3600 * time.Second,
+		StopTimeout:                    5 * time.Second, // Depot's default
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)

@@ -105,6 +105,7 @@ func LoadTrackerValues(path string, log *slog.Logger) (*Tracker, Values, error) 
 	}
 	t.BasePath = resolvePath(d.dir(), t.BasePath)
 	t.StorageIDsFilename = resolvePath(d.dir(), t.StorageIDsFilename)
+	t.TLS.resolve(d.dir())
 	t.normalize(b)
 	if err := t.Validate(); err != nil {
 		return nil, nil, locate(err, d)

@@ -34,6 +34,10 @@ type StorageHTTP struct {
 	// AdminPort is http.admin_port: the admin listener on bind_addr (/metrics, /healthz,
 	// /readyz; docs/operations.md). 0 = off, the default.
 	AdminPort int
+	// TLS is http.tls.cert_file, http.tls.key_file (HTTPS on http.server_port) and
+	// http.tls.ca_file (trusted for https sources when proxying; "" = tls_ca_file, then the
+	// system's roots).
+	TLS TLS
 
 	Controlled Controlled // controlled downloads: auth, limits, accounting, callback
 }
@@ -97,6 +101,7 @@ type Storage struct {
 	TrackerServers     []string // host:port, one per tracker_server line; none = standalone
 	LogLevel           string
 	AllowHosts         []string // allow_hosts values as written
+	AllowHostsAt       []string // "file:line" of each AllowHosts value, for errors
 
 	FileDistributePathMode    int
 	FileDistributeRotateCount int
@@ -124,6 +129,10 @@ type Storage struct {
 	// StopTimeout (stop_timeout, Depot) is how long a stop (SIGTERM) waits for requests in
 	// flight before it closes their connections (30 s; 0 = close them at once).
 	StopTimeout time.Duration
+
+	// TLS is tls_cert_file and tls_key_file (gRPC over TLS on port) and tls_ca_file (the CAs
+	// trusted for trackers and peer storages, which a node with TLS reaches over TLS).
+	TLS TLS
 
 	HTTP StorageHTTP
 }
@@ -208,6 +217,11 @@ func (s *Storage) bind(b *binder) {
 	b.addrs("tracker_server", &s.TrackerServers)
 	b.str("log_level", &s.LogLevel)
 	b.list("allow_hosts", &s.AllowHosts)
+	for _, e := range b.d.all(b.section, "allow_hosts") {
+		if e.Value != "" {
+			s.AllowHostsAt = append(s.AllowHostsAt, fmt.Sprintf("%s:%d", e.File, e.Line))
+		}
+	}
 	b.integer("file_distribute_path_mode", &s.FileDistributePathMode)
 	b.integer("file_distribute_rotate_count", &s.FileDistributeRotateCount)
 	b.size("fsync_after_written_bytes", &s.FsyncAfterWrittenBytes)
@@ -237,6 +251,8 @@ func (s *Storage) bind(b *binder) {
 	b.str("http.mod_fastdfs_conf", &s.HTTP.ModFastDFSConf)
 	b.str("http.advertise_url", &s.HTTP.AdvertiseURL)
 	b.integer("http.admin_port", &s.HTTP.AdminPort)
+	s.TLS.bind(b, "tls_")
+	s.HTTP.TLS.bind(b, "http.tls.")
 	s.HTTP.Controlled.bind(b)
 	b.ignore(storageIgnored...)
 	// FastDFS 6.13+ per-log sections; Depot logs through slog and ignores them.
@@ -250,6 +266,8 @@ func (s *Storage) resolve(dir string) {
 		s.StorePaths[i].Path = resolvePath(dir, s.StorePaths[i].Path)
 	}
 	s.StorageIDsFilename = resolvePath(dir, s.StorageIDsFilename)
+	s.TLS.resolve(dir)
+	s.HTTP.TLS.resolve(dir)
 	if s.HTTP.AccessLog == "off" {
 		s.HTTP.AccessLog = ""
 	}
@@ -287,6 +305,8 @@ func (s *Storage) Validate() error {
 		add(keyErr("http.server_port", invalid("port (same as port)", fmt.Sprint(s.Port))))
 	}
 	add(checkAdminPort(s.HTTP.AdminPort, map[string]int{"port": s.Port, "http.server_port": s.HTTP.ServerPort}))
+	add(s.TLS.validate("tls_"))
+	add(s.HTTP.TLS.validate("http.tls."))
 	if len(s.StorePaths) < 1 || len(s.StorePaths) > maxStorePaths {
 		add(keyErr("store_path_count", invalid("store path count", fmt.Sprint(len(s.StorePaths)))))
 	}

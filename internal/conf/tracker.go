@@ -75,6 +75,14 @@ type Tracker struct {
 	// AdminPort is http.admin_port (Depot): the admin listener on bind_addr (/metrics,
 	// /healthz, /readyz; docs/operations.md). 0 = off, the default.
 	AdminPort int
+
+	// StopTimeout is stop_timeout (Depot): how long a stop (SIGTERM) lets calls in flight
+	// finish before their connections are closed. Default 5 s; 0 = no wait.
+	StopTimeout time.Duration
+
+	// TLS is tls_cert_file and tls_key_file (gRPC over TLS on port) and tls_ca_file (the CAs
+	// trusted for the other trackers, which a tracker with TLS reaches over TLS).
+	TLS TLS
 }
 
 // DefaultTracker returns the values used for keys absent from tracker.conf.
@@ -83,6 +91,7 @@ func DefaultTracker() Tracker {
 		Port:                        22122,
 		ConnectTimeout:              10 * time.Second,
 		NetworkTimeout:              30 * time.Second,
+		StopTimeout:                 5 * time.Second,
 		MaxConnections:              256,
 		MinBuffSize:                 8 << 10,
 		MaxBuffSize:                 128 << 10,
@@ -138,6 +147,7 @@ func (t *Tracker) bind(b *binder) {
 	b.reserved("reserved_storage_space", &t.ReservedStorageSpace)
 	b.str("log_level", &t.LogLevel)
 	b.list("allow_hosts", &t.AllowHosts)
+	b.seconds("stop_timeout", &t.StopTimeout)
 	for _, e := range b.d.all(b.section, "allow_hosts") {
 		if e.Value != "" {
 			t.AllowHostsAt = append(t.AllowHostsAt, fmt.Sprintf("%s:%d", e.File, e.Line))
@@ -177,6 +187,7 @@ func (t *Tracker) bind(b *binder) {
 	b.integer("cluster_expect", &t.ClusterExpect)
 	b.addrs("cluster_seeds", &t.ClusterSeeds)
 	b.integer("http.admin_port", &t.AdminPort)
+	t.TLS.bind(b, "tls_")
 	b.ignore(trackerIgnored...)
 	b.ignore(httpKeys...) // old tracker.conf files include http.conf
 	b.ignoreSection("error-log", "access-log")
@@ -291,5 +302,6 @@ func (t *Tracker) Validate() error {
 		bad("id_type_in_filename", "id type (want ip or id)", t.IDTypeInFilename)
 	}
 	add(checkLogLevel("log_level", t.LogLevel))
+	add(t.TLS.validate("tls_"))
 	return errors.Join(errs...)
 }

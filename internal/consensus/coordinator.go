@@ -61,6 +61,7 @@ type Coordinator struct {
 	joining    bool
 	lastRejoin time.Time
 	closed     bool
+	handedTo   string // the node Close handed leadership to, or "" (tests)
 }
 
 // New opens the store in cfg.DataDir, starts the Raft and gossip listeners
@@ -99,8 +100,9 @@ func New(cfg Config) (*Coordinator, error) {
 	return c, nil
 }
 
-// Close stops gossip and Raft and closes the store. Leadership is not
-// handed over: the others elect a new leader after their heartbeat timeout.
+// Close stops gossip and Raft and closes the store. A leader first hands
+// leadership to another voter (handOver), so that the others need not wait
+// out their heartbeat timeout to elect one.
 func (c *Coordinator) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -109,6 +111,7 @@ func (c *Coordinator) Close() error {
 	}
 	c.closed = true
 	c.mu.Unlock()
+	c.handedTo = c.handOver()
 	c.cancel()
 	c.wg.Wait()
 	return c.shutdown()

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func TestElectionAndFailover(t *testing.T) {
@@ -269,4 +271,38 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCloseHandsOverLeadership: a leader that stops cleanly hands leadership over before Close
+// returns: another tracker is Raft leader then, without the heartbeat timeout a crash costs.
+func TestCloseHandsOverLeadership(t *testing.T) {
+	cl := newCluster(t, 47, 3, 3)
+	first := waitOneLeader(t, cl.nodes)
+	rest := others(cl.nodes, first)
+	waitFor(t, "every follower to hear from the leader", func() bool {
+		for _, nd := range rest {
+			if _, id := nd.c.raft.LeaderWithID(); string(id) != first.c.id {
+				return false
+			}
+		}
+		return true
+	})
+	c := first.c
+	cl.stop(first)
+	if c.handedTo == "" {
+		t.Fatal("the leader's Close handed leadership to no one")
+	}
+	var to *node
+	for _, nd := range rest {
+		if nd.c.id == c.handedTo {
+			to = nd
+		}
+	}
+	if to == nil {
+		t.Fatalf("leadership handed to %q, not one of the other trackers", c.handedTo)
+	}
+	if st := to.c.raft.State(); st != raft.Leader {
+		t.Errorf("right after the leader's Close, %s (handed leadership) is %v, want Leader", to.host, st)
+	}
+	waitOneLeader(t, rest)
 }

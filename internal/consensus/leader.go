@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -176,4 +177,57 @@ func (c *Coordinator) establish(term uint64) {
 	c.readyTerm = term
 	c.mu.Unlock()
 	c.log.Info("consensus: leading", "term", term, "established_after", time.Since(start).Round(time.Millisecond))
+}
+
+// handOver asks Raft to transfer leadership to the most up-to-date other
+// voter and waits until this node hears from the new leader, at most
+// leaderWait (a failed transfer is tried again within that time). It does
+// nothing on a follower or a leader without other voters. A transfer that
+// does not finish is logged: the others then elect as they would after a
+// crash. It returns the new leader's node ID, or "".
+func (c *Coordinator) handOver() string {
+	if c.raft == nil || c.raft.State() != raft.Leader {
+		return ""
+	}
+	cf := c.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return ""
+	}
+	others := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != c.id {
+			others++
+		}
+	}
+	if others == 0 {
+		return ""
+	}
+	start := time.Now()
+	deadline := start.Add(c.timers.leaderWait())
+	var lastErr error
+	for time.Now().Before(deadline) {
+		if c.raft.State() == raft.Leader {
+			done := make(chan error, 1)
+			f := c.raft.LeadershipTransfer()
+			go func() { done <- f.Error() }()
+			select {
+			case lastErr = <-done:
+			case <-time.After(time.Until(deadline)):
+				lastErr = errors.New("no answer")
+			}
+			if lastErr != nil && c.raft.State() == raft.Leader {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
+		}
+		// Stepped down: wait to hear from the new leader.
+		if _, id := c.raft.LeaderWithID(); id != "" && string(id) != c.id {
+			c.log.Info("stopping: leadership handed over", "to", string(id), "took", time.Since(start).Round(time.Millisecond))
+			return string(id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.log.Warn("stopping: leadership transfer did not finish; the others will elect after their heartbeat timeout",
+		"waited", time.Since(start).Round(time.Millisecond), "err", lastErr)
+	return ""
 }

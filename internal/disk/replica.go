@@ -47,10 +47,11 @@ func (s *Store) HasReplica(id fileid.ID, size int64, crc uint32) (bool, error) {
 // group created. The content goes to a scratch file first; its size and crc32 are checked
 // (against o and, for normal files, against the ID) before it is renamed into place, so a
 // reader never sees a partial or corrupt replica. A file already there with the same size
-// and crc32 is left as is (idempotent). Trunk slices are not supported (ErrInvalid).
+// and crc32 is left as is (idempotent). A trunk file is written into its slot (the trunk file
+// is created when missing).
 func (s *Store) PutReplica(ctx context.Context, id fileid.ID, r io.Reader, o ReplicaOptions) error {
 	if _, ok := id.Trunk(); ok {
-		return fmt.Errorf("disk: replica %s: trunk slices are not replicated file by file: %w", id, ErrInvalid)
+		return s.putTrunkReplica(id, r, o)
 	}
 	if o.Size < 0 {
 		return fmt.Errorf("disk: replica %s: size %d: %w", id, o.Size, ErrInvalid)

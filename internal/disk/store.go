@@ -24,6 +24,9 @@ var (
 	ErrExists      = errors.New("file already exists")
 	ErrInvalid     = errors.New("invalid request")
 	ErrNotAppender = errors.New("not an appender file")
+	// ErrSlotBusy: a trunk replica's slot still holds another live file (its delete has not
+	// arrived yet); retrying later succeeds.
+	ErrSlotBusy = errors.New("trunk slot holds another live file")
 )
 
 // PathConfig is one store path (store_pathN).
@@ -77,6 +80,7 @@ type Store struct {
 	locks [lockStripes]sync.Mutex // per-ID serialisation of in-place writes, metadata, delete
 	// trunkLocks serialise header writes per trunk file; taken inside locks, never around them.
 	trunkLocks [lockStripes]sync.Mutex
+	trunkSyncs sync.Map // trunk file path → *groupSync
 
 	pathMu   sync.Mutex
 	nextPath int // round robin over writable store paths

@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,9 @@ type Config struct {
 	ProxyTimeout time.Duration
 	// ProxyTransport replaces the pooled proxy transport (tests). Nil = a keep-alive pool.
 	ProxyTransport http.RoundTripper
+	// ProxyTLS is the client TLS config for source nodes served over https (the CA that
+	// signed their certificates: http.tls.ca_file). Nil = the system's roots.
+	ProxyTLS *tls.Config
 	// AccessLog receives one line per request, in AccessLogFormat; nil = off. Lines are written
 	// by a background goroutine, whole lines per Write (a rotating file may rotate between two
 	// writes); when its buffer is full lines are dropped and counted

@@ -54,6 +54,9 @@
 // functions instead of being captured by a wrapper. TestSendfile proves both sides of the
 // threshold under strace; TestDownloadAllocs bounds the allocations of a 4 KiB download.
 //
+// Over HTTPS (fastsrv with Config.TLS) the same calls reach fastsrv's TLS path, which copies
+// the body through its pooled buffer into crypto/tls: no sendfile, no extra allocation.
+//
 // A small file from the FileCache is shared between requests: it goes as an *io.SectionReader
 // (pread at its own offset, no Seek), which fastsrv copies behind the header like a small
 // *os.File body.
@@ -79,6 +82,7 @@
 //
 // A file of a configured group that is missing locally, whose source (from the ID) is another
 // node and which is younger than SyncFileMaxDelay, and any file of a group this node does not
-// serve, is either redirected (302 to the source with redirect=1 appended) or proxied through
-// a pooled keep-alive client. Anything else is 404.
+// serve, is either redirected (302 to the source with redirect=1 appended; https when the
+// request came over TLS, keepScheme) or proxied through a pooled keep-alive client (trusting
+// Config.ProxyTLS for https sources). Anything else is 404.
 package httpd

@@ -36,7 +36,7 @@ func (h *Handler) notLocal(w http.ResponseWriter, r *http.Request, id fileid.ID,
 	query := r.URL.RawQuery
 	if lc.ResponseMode == Redirect {
 		h.counts.redirects.Add(1)
-		return h.redirect(w, r, base+r.URL.EscapedPath()+"?"+appendRedirect(query))
+		return h.redirect(w, r, keepScheme(r, base)+r.URL.EscapedPath()+"?"+appendRedirect(query))
 	}
 	if lc.Token.Check && lc.bypassed(r) {
 		// The bypass header stays on this node (the source is named by the client's file
@@ -80,6 +80,18 @@ func (h *Handler) sourceBase(r *http.Request, id fileid.ID) (string, bool) {
 		}
 	}
 	return base, true
+}
+
+// keepScheme makes a redirect to base keep a request's https: a client that came over TLS
+// is not sent to plain http (the nodes of a group serve the same scheme, each on its own
+// download port). A base that is https already stays so.
+func keepScheme(r *http.Request, base string) string {
+	if r.TLS != nil {
+		if rest, ok := strings.CutPrefix(base, "http://"); ok {
+			return "https://" + rest
+		}
+	}
+	return base
 }
 
 // redirect sends a complete 302 with an absolute Location and a short body.
@@ -140,7 +152,12 @@ func newProxyClient(c Config) *http.Client {
 	if c.ProxyTransport != nil {
 		return &http.Client{Transport: c.ProxyTransport, CheckRedirect: noRedirects}
 	}
-	return upstreamClient(c.ProxyTimeout, func(t *http.Transport) { t.ResponseHeaderTimeout = c.ProxyTimeout })
+	return upstreamClient(c.ProxyTimeout, func(t *http.Transport) {
+		t.ResponseHeaderTimeout = c.ProxyTimeout
+		if c.ProxyTLS != nil {
+			t.TLSClientConfig = c.ProxyTLS.Clone()
+		}
+	})
 }
 
 // upstreamClient is a keep-alive client for the node's outbound HTTP (source nodes, the auth

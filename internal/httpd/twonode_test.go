@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
@@ -44,6 +45,12 @@ type node struct {
 // config (the one that misses).
 func twoNodes(t *testing.T, mode Mode, tweak func(*Config)) (here, source *node) {
 	t.Helper()
+	return twoNodesOn(t, mode, tweak, nil)
+}
+
+// twoNodesOn is twoNodes serving HTTPS with tlsCfg (nil = plain HTTP).
+func twoNodesOn(t *testing.T, mode Mode, tweak func(*Config), tlsCfg *tls.Config) (here, source *node) {
+	t.Helper()
 	var ln1, ln2 net.Listener
 	for try := 0; ; try++ {
 		var err error
@@ -77,6 +84,11 @@ func twoNodes(t *testing.T, mode Mode, tweak func(*Config)) (here, source *node)
 		}
 		n.h = h
 		t.Cleanup(func() { h.Close() })
+		if tlsCfg != nil {
+			serveTLSOn(t, n.ln, h, tlsCfg)
+			n.url = "https://" + ln.Addr().String()
+			return n
+		}
 		serveOn(t, n.ln, h)
 		n.url = "http://" + ln.Addr().String()
 		return n

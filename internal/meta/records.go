@@ -14,6 +14,7 @@ type Group struct {
 	SubdirCount    int       `json:"subdir_count"`     // subdir_count_per_path of the group
 	Created        time.Time `json:"created"`
 	TrunkServer    string    `json:"trunk_server,omitempty"` // key of the trunk server (use_trunk_file)
+	TrunkEpoch     uint32    `json:"trunk_epoch,omitempty"`  // trunk server appointments so far
 }
 
 // Disk is the usage of one store path.

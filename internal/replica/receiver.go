@@ -139,6 +139,8 @@ func toStatus(err error) error {
 		c = codes.NotFound
 	case errors.Is(err, disk.ErrNoSpace):
 		c = codes.ResourceExhausted
+	case errors.Is(err, disk.ErrSlotBusy):
+		c = codes.Aborted // retried: the delete that frees the slot is on its way
 	case errors.Is(err, disk.ErrReadOnly):
 		c = codes.FailedPrecondition
 	case errors.Is(err, disk.ErrTruncated), errors.Is(err, disk.ErrTooLarge):

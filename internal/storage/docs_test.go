@@ -33,7 +33,7 @@ func TestLiveKeysDocumented(t *testing.T) {
 		}
 	}
 	if storage.KeyEffect(false, "port") != storage.Restart || storage.KeyEffect(true, "response_mode") != storage.Live ||
-		storage.KeyEffect(false, "allow_hosts") != storage.Unused {
+		storage.KeyEffect(false, "allow_hosts") != storage.Live {
 		t.Error("KeyEffect: port, response_mode, allow_hosts")
 	}
 }

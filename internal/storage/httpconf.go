@@ -28,6 +28,11 @@ func (s *Server) httpConfig() (httpd.Config, *logfile.Writer, error) {
 		IsSelf:           s.ident.IsSelf,
 		Logger:           s.log.With("component", "http"),
 	}
+	pt, err := proxyTLS(&sc)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.ProxyTLS = pt
 	if s.reporter != nil {
 		cfg.SourceURL = s.fetchURL // the source, or another member that has the file (replica.go)
 	}

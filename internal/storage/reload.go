@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/depotfs/depot/internal/allowhosts"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/httpd"
 	"github.com/depotfs/depot/internal/stats"
@@ -42,7 +43,11 @@ var liveStorageKeys = map[string]Effect{
 	"http.user_limit_rate":         Live,
 	"http.download.allow_referers": Live,
 	"http.stats.allow_referers":    Live,
-	"allow_hosts":                  Unused, // the storage node does not filter clients (tracker.conf's is enforced)
+	"tls_cert_file":                Live, // the files are reread at every reload (tls.go)
+	"tls_key_file":                 Live,
+	"http.tls.cert_file":           Live,
+	"http.tls.key_file":            Live,
+	"allow_hosts":                  Live,
 }
 
 // liveModKeys are the mod_fastdfs.conf (and included http.conf) keys Reload applies.
@@ -89,14 +94,28 @@ func LiveKeys() (storageConf, modConf []string) {
 
 // Reload applies the values of sc and mod (nil: the module's defaults) that may change while
 // the node serves (KeyEffect Live): response_mode, the anti-steal check, the rate limits, the
-// Referer allow-lists and stop_timeout. Downloads in flight finish under the settings they
-// started with. Other values are ignored: they take effect at the next start. On error (a
-// setting the HTTP module refuses, a token_check_fail file it cannot read) nothing changes.
+// Referer allow-lists, allow_hosts and stop_timeout, and it rereads the TLS certificate files
+// (renewed in place or renamed) for the handshakes that start from now on. Downloads in flight
+// finish under the settings they started with; allow_hosts applies to the calls that start
+// from then on. Other values are ignored: they take effect at the next start. On error (a
+// setting the HTTP module refuses, a token_check_fail file it cannot read, an allow_hosts line
+// that does not parse or resolve, named by file:line, a certificate that does not load)
+// nothing changes.
 func (s *Server) Reload(sc conf.Storage, mod *conf.Mod) error {
 	m := modOrDefault(&sc, mod)
+	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
+	if err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	useCerts, err := s.reloadTLS(&sc)
+	if err != nil {
+		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
+	}
 	if err := s.handler.SetLive(httpLive(&sc, m)); err != nil {
 		return fmt.Errorf("reload %s: %w", strings.Join(confFiles(&sc, mod), ", "), err)
 	}
+	useCerts()
+	s.allow.Set(allow)
 	if s.ctl.api != nil {
 		s.ctl.api.SetReferers(stats.ParseReferers(sc.HTTP.Controlled.StatsAllowReferers))
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/binlog"
 	"github.com/depotfs/depot/internal/fileid"
@@ -32,6 +32,7 @@ type replication struct {
 
 	opened       binlog.Position // the binlog's end when the node started
 	trackerAddrs []string
+	creds        credentials.TransportCredentials // for trackerClients (the node's dialCreds)
 	trMu         sync.Mutex
 	trConns      []*grpc.ClientConn
 	trackers     []trackerpb.TrackerServiceClient
@@ -52,7 +53,8 @@ func (s *Server) newReplication() (*replication, error) {
 		bl.Close()
 		return nil, fmt.Errorf("binlog %s: %w", dir, err)
 	}
-	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}, opened: bl.End(), trackerAddrs: s.cfg.Storage.TrackerServers}, nil
+	return &replication{bl: bl, recv: recv, journal: &replica.Journal{W: bl}, opened: bl.End(), trackerAddrs: s.cfg.Storage.TrackerServers,
+		creds: s.dialCreds}, nil
 }
 
 // registerReplication serves the ReplicaService on the node's gRPC server.
@@ -235,7 +237,7 @@ func (r *replication) trackerClients() []trackerpb.TrackerServiceClient {
 	defer r.trMu.Unlock()
 	if r.trackers == nil {
 		for _, a := range r.trackerAddrs {
-			c, err := grpc.NewClient(a, grpc.WithTransportCredentials(insecure.NewCredentials()))
+			c, err := grpc.NewClient(a, grpc.WithTransportCredentials(r.creds))
 			if err != nil {
 				continue
 			}
@@ -250,7 +252,7 @@ func (r *replication) trackerClients() []trackerpb.TrackerServiceClient {
 // tracker connections do, so the member sees the call come from this node's listed address.
 func (s *Server) replicaDial(addr string) (grpc.ClientConnInterface, func() error, error) {
 	sc := s.cfg.Storage
-	c, err := grpc.NewClient(addr, dialOptions(sc.BindAddr, sc.ClientBind, 5*time.Second)...)
+	c, err := grpc.NewClient(addr, dialOptions(s.dialCreds, sc.BindAddr, sc.ClientBind, 5*time.Second)...)
 	if err != nil {
 		return nil, nil, err
 	}

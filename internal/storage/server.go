@@ -23,9 +23,12 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
+	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/httpd"
@@ -33,6 +36,7 @@ import (
 	"github.com/depotfs/depot/internal/logfile"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/storagesvc"
+	"github.com/depotfs/depot/internal/trunk"
 )
 
 // Config is everything a node needs, already loaded and validated.
@@ -76,7 +80,13 @@ type Server struct {
 	reporter *reporter    // nil without tracker_server (see tracker.go)
 	repl     *replication // binlog, replica receiver and senders (see replica.go)
 	svc      *storagesvc.Service
-	admin    *admin.Server // metrics, health endpoints, gRPC health (see admin.go)
+	admin    *admin.Server     // metrics, health endpoints, gRPC health (see admin.go)
+	allow    *allowhosts.Guard // allow_hosts in force on the gRPC port (Reload swaps it)
+	trunk    *trunk.Node       // trunk slots (use_trunk_file), see trunk.go
+
+	grpcCert  *certs.Pair                      // tls_cert_file, or nil (tls.go)
+	httpCert  *certs.Pair                      // http.tls.cert_file, or nil
+	dialCreds credentials.TransportCredentials // for trackers and peers: TLS or plaintext
 
 	stopTimeout    atomic.Int64                    // stop_timeout as a time.Duration (Reload changes it)
 	stalledStreams atomic.Int64                    // gRPC client streams ended by network_timeout
@@ -97,7 +107,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("storage identity: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, ident: ident}
+	allow, err := allowhosts.ParseAt(sc.AllowHosts, sc.AllowHostsAt, allowhosts.Lookup)
+	if err != nil {
+		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
+	s := &Server{cfg: cfg, log: log, ident: ident, allow: allowhosts.NewGuard("storage", allow)}
+	if err := s.loadTLS(); err != nil {
+		return nil, err
+	}
 	s.stopTimeout.Store(int64(sc.StopTimeout))
 	s.reporter = newReporter(s)
 
@@ -150,9 +167,12 @@ func New(cfg Config) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       5 * time.Minute,
 		SendTimeout:       sc.NetworkTimeout,
+		TLS:               s.httpTLS(),
 		Logger:            log.With("component", "http"),
 	})
-	opts := append(append([]grpc.ServerOption{}, cfg.GRPCOptions...), s.replicaInterceptors()...)
+	// allow_hosts first: a refused client reaches nothing else.
+	opts := append(s.grpcServerOptions(), grpc.ChainUnaryInterceptor(s.allow.UnaryInterceptor()), grpc.ChainStreamInterceptor(s.allow.StreamInterceptor()))
+	opts = append(append(opts, cfg.GRPCOptions...), s.replicaInterceptors()...)
 	// A client stream silent for network_timeout ends (its partial file dropped).
 	opts = append(opts, grpc.ChainStreamInterceptor(storagesvc.IdleRecv(sc.NetworkTimeout, func(method string) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",
@@ -162,8 +182,14 @@ func New(cfg Config) (*Server, error) {
 	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
 	opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	s.grpcSrv = grpc.NewServer(opts...)
+	s.trunk, err = trunk.NewNode(trunk.NodeOptions{Store: s.store, StateDir: dataDir, Logger: log.With("component", "trunk")})
+	if err != nil {
+		s.closeFiles()
+		return nil, err
+	}
+	s.trunk.Register(s.grpcSrv)
 	s.svc = storagesvc.New(s.store, storagesvc.Options{Group: sc.GroupName, Logger: log.With("component", "grpc"), Journal: s.repl.journal,
-		TokenFile: filepath.Join(dataDir, "upload_tokens.dat")})
+		TokenFile: filepath.Join(dataDir, "upload_tokens.dat"), Trunk: s.trunk})
 	s.svc.Register(s.grpcSrv)
 	s.registerReplication()
 	if err := s.newAdmin(); err != nil {
@@ -262,6 +288,9 @@ func (s *Server) closeFiles() error {
 		errs = append(errs, st.Close())
 	}
 	errs = append(errs, s.closeReplication())
+	if s.trunk != nil {
+		s.trunk.Close()
+	}
 	errs = append(errs, s.store.Close())
 	return errors.Join(errs...)
 }

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	"github.com/depotfs/depot/proto/trackerpb"
@@ -82,7 +82,7 @@ func (s *Server) startReporter() error {
 	r.cancel = cancel
 	r.calls, r.cutCalls = context.WithCancel(context.Background())
 	for _, addr := range r.trackers {
-		conn, err := grpc.NewClient(addr, dialOptions(sc.BindAddr, sc.ClientBind, r.backoffCap())...)
+		conn, err := grpc.NewClient(addr, dialOptions(s.dialCreds, sc.BindAddr, sc.ClientBind, r.backoffCap())...)
 		if err != nil {
 			return fmt.Errorf("tracker_server %q: %w", addr, err)
 		}
@@ -140,12 +140,12 @@ func (r *reporter) backoffCap() time.Duration {
 	return min(max(r.interval, 500*time.Millisecond), 5*time.Second)
 }
 
-// dialOptions returns the gRPC options for a connection to a tracker: plaintext, a connect
-// backoff capped at maxDelay, and with bindAddr set (client_bind) a dialer whose local
+// dialOptions returns the gRPC options for a connection to a tracker: creds (TLS when the
+// node serves TLS, else plaintext; tls.go), a connect backoff capped at maxDelay, and with bindAddr set (client_bind) a dialer whose local
 // address is bindAddr, so the tracker sees the connection come from the node's own address.
-func dialOptions(bindAddr string, clientBind bool, maxDelay time.Duration) []grpc.DialOption {
+func dialOptions(creds credentials.TransportCredentials, bindAddr string, clientBind bool, maxDelay time.Duration) []grpc.DialOption {
 	opts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: maxDelay},
 			MinConnectTimeout: 2 * time.Second,
@@ -270,7 +270,9 @@ func (r *reporter) join(ctx context.Context, cl trackerpb.TrackerServiceClient) 
 		r.mu.Lock()
 		r.params = m
 		r.mu.Unlock()
+		r.s.trunk.SetParams(m)
 	}
+	r.s.setTrunkServer(resp.GetStorageKey(), resp.GetTrunkServerKey(), resp.GetTrunkEpoch(), resp.GetMembers())
 	return resp.GetStorageKey(), nil
 }
 
@@ -294,6 +296,7 @@ func (r *reporter) heartbeat(ctx context.Context, cl trackerpb.TrackerServiceCli
 		return err
 	}
 	r.members.set(resp.GetMembers())
+	r.s.setTrunkServer(key, resp.GetTrunkServerKey(), resp.GetTrunkEpoch(), resp.GetMembers())
 	return nil
 }
 
@@ -315,7 +318,7 @@ func (s *Server) advertisedURL() string {
 	if s.httpLn != nil {
 		port = s.httpLn.Addr().(*net.TCPAddr).Port
 	}
-	return "http://" + net.JoinHostPort(s.ident.Addr.String(), strconv.Itoa(port))
+	return s.httpScheme() + net.JoinHostPort(s.ident.Addr.String(), strconv.Itoa(port))
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -76,7 +76,7 @@ func (s *Server) sourceURL(id fileid.ID) (string, bool) {
 	if s.httpLn != nil {
 		port = s.httpLn.Addr().(*net.TCPAddr).Port
 	}
-	return "http://" + net.JoinHostPort(id.SourceIPv4().String(), strconv.Itoa(port)), true
+	return s.httpScheme() + net.JoinHostPort(id.SourceIPv4().String(), strconv.Itoa(port)), true
 }
 
 // Members returns the node's group as the trackers last described it (nil when standalone

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/httpd"
@@ -21,13 +22,13 @@ const paramsTimeout = 3 * time.Second
 
 // loadTrackerParams asks the trackers, in order, for the parameters storages load
 // (load_fdfs_parameters_from_tracker) and returns the first answer.
-func loadTrackerParams(ctx context.Context, trackers []string, bindAddr string, clientBind bool) (map[string]string, error) {
+func loadTrackerParams(ctx context.Context, creds credentials.TransportCredentials, trackers []string, bindAddr string, clientBind bool) (map[string]string, error) {
 	if len(trackers) == 0 {
 		return nil, errors.New("load_fdfs_parameters_from_tracker: no tracker_server")
 	}
 	var errs []error
 	for _, addr := range trackers {
-		conn, err := grpc.NewClient(addr, dialOptions(bindAddr, clientBind, time.Second)...)
+		conn, err := grpc.NewClient(addr, dialOptions(creds, bindAddr, clientBind, time.Second)...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tracker %s: %w", addr, err))
 			continue
@@ -72,7 +73,7 @@ func (s *Server) applyTrackerParams(cfg *httpd.Config, mod *conf.Mod) {
 	if len(trackers) == 0 {
 		trackers = sc.TrackerServers
 	}
-	params, err := loadTrackerParams(context.Background(), trackers, sc.BindAddr, sc.ClientBind)
+	params, err := loadTrackerParams(context.Background(), s.dialCreds, trackers, sc.BindAddr, sc.ClientBind)
 	if err != nil {
 		s.log.Warn("load_fdfs_parameters_from_tracker: no tracker answered; using mod_fastdfs.conf", "err", err)
 		return

@@ -3,6 +3,7 @@ package storagesvc
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/trunk"
 	"github.com/depotfs/depot/proto/storagepb"
 )
 
@@ -28,6 +30,18 @@ type Options struct {
 	TokenFile string
 	// Journal, when set, records every successful change before the answer (replication).
 	Journal Journal
+	// Trunk, when set, stores small normal uploads in trunk slots (use_trunk_file) and is
+	// told about deleted trunk files.
+	Trunk Trunk
+}
+
+// Trunk puts small uploads into trunk files (package trunk's Node).
+type Trunk interface {
+	// Upload stores the file in a trunk slot and returns its ID, or returns a reader with
+	// the whole upload when it goes to a normal file.
+	Upload(ctx context.Context, req trunk.UploadRequest) (fileid.ID, io.Reader, error)
+	// Freed gives the slot of a deleted trunk file back to the trunk server.
+	Freed(ctx context.Context, id fileid.ID) error
 }
 
 // Service implements storagepb.StorageServiceServer over a disk.Store.
@@ -42,6 +56,7 @@ type Service struct {
 
 	tokens  *uploadTokens
 	jr      Journal
+	trunk   Trunk
 	uploads uploadCounters
 }
 
@@ -53,7 +68,7 @@ func New(store *disk.Store, o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL), jr: o.Journal}
+	s := &Service{store: store, group: o.Group, log: log, tokens: newUploadTokens(o.TokenTTL), jr: o.Journal, trunk: o.Trunk}
 	s.bufs.New = func() any { b := make([]byte, ChunkSize); return &b }
 	s.tokens.log = log.Warn
 	if o.TokenFile != "" {
@@ -104,7 +119,7 @@ func (s *Service) Truncate(_ context.Context, req *storagepb.TruncateRequest) (*
 }
 
 // Delete removes a file and its metadata.
-func (s *Service) Delete(_ context.Context, req *storagepb.DeleteRequest) (*storagepb.DeleteResponse, error) {
+func (s *Service) Delete(ctx context.Context, req *storagepb.DeleteRequest) (*storagepb.DeleteResponse, error) {
 	id, err := s.parseID(req.GetFileId())
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("delete: %w", err))
@@ -112,6 +127,7 @@ func (s *Service) Delete(_ context.Context, req *storagepb.DeleteRequest) (*stor
 	if err := s.store.Delete(id); err != nil {
 		return nil, toStatus(fmt.Errorf("delete %s: %w", id, err))
 	}
+	s.freed(ctx, id)
 	if err := s.journal(Change{Op: 'D', ID: id}); err != nil {
 		return nil, toStatus(err)
 	}
@@ -195,3 +211,23 @@ func kindToPB(k fileid.Kind) storagepb.FileKind {
 // getBuf and putBuf manage the pooled chunk buffers.
 func (s *Service) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
 func (s *Service) putBuf(b *[]byte) { s.bufs.Put(b) }
+
+// freed tells the trunk server that the trunk file id was deleted here (a failure only
+// leaks the slot until the next rebuild of the trunk server's free space).
+func (s *Service) freed(ctx context.Context, id fileid.ID) {
+	if s.trunk == nil || id.Kind() != fileid.Trunk {
+		return
+	}
+	if err := s.trunk.Freed(ctx, id); err != nil {
+		s.log.Warn("trunk slot of a deleted file not given back", "file_id", id.String(), "err", err)
+	}
+}
+
+// remove deletes a file this call stored and must not keep.
+func (s *Service) remove(ctx context.Context, id fileid.ID) error {
+	if err := s.store.Delete(id); err != nil {
+		return err
+	}
+	s.freed(context.WithoutCancel(ctx), id)
+	return nil
+}

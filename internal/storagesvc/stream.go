@@ -7,6 +7,7 @@ import (
 
 	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
+	"github.com/depotfs/depot/internal/trunk"
 	"github.com/depotfs/depot/proto/storagepb"
 )
 
@@ -123,7 +124,7 @@ func (s *Service) Upload(stream storagepb.StorageService_UploadServer) (err erro
 	if err == nil && stream.Context().Err() != nil {
 		// The client cancelled after its last message: it sees the upload fail, so the
 		// file must not stay (nor be journaled and replicated).
-		if derr := s.store.Delete(id); derr != nil {
+		if derr := s.remove(stream.Context(), id); derr != nil {
 			s.log.Warn("upload cancelled and the file could not be removed", "file_id", id.String(), "err", derr)
 		}
 		err = fmt.Errorf("upload %s: %w", id, stream.Context().Err())
@@ -157,7 +158,19 @@ func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storag
 	var err error
 	switch h.GetKind() {
 	case storagepb.FileKind_FILE_KIND_UNSPECIFIED, storagepb.FileKind_FILE_KIND_NORMAL, storagepb.FileKind_FILE_KIND_APPENDER:
-		id, err = s.store.Upload(ctx, r, disk.UploadOptions{
+		var in io.Reader = r
+		if s.trunk != nil && h.GetKind() != storagepb.FileKind_FILE_KIND_APPENDER {
+			id, in, err = s.trunk.Upload(ctx, trunk.UploadRequest{
+				R: r, Size: h.GetSize(), Ext: h.GetExt(), PathIndex: int(h.GetStorePathIndex()), BeforeCommit: beforeCommit,
+			})
+			if err != nil {
+				return fileid.ID{}, fmt.Errorf("upload (ext %q): %w", h.GetExt(), err)
+			}
+		}
+		if in == nil {
+			break
+		}
+		id, err = s.store.Upload(ctx, in, disk.UploadOptions{
 			Ext:       h.GetExt(),
 			PathIndex: int(h.GetStorePathIndex()),
 			Appender:  h.GetKind() == storagepb.FileKind_FILE_KIND_APPENDER,
@@ -188,7 +201,7 @@ func (s *Service) upload(stream storagepb.StorageService_UploadServer, h *storag
 		err = s.store.SetMeta(id, h.GetMetadata(), false)
 	}
 	if err != nil {
-		if derr := s.store.Delete(id); derr != nil {
+		if derr := s.remove(ctx, id); derr != nil {
 			s.log.Warn("upload failed and the file could not be removed", "file_id", id.String(), "err", derr)
 		}
 		return fileid.ID{}, fmt.Errorf("upload %s: %w", id, err)

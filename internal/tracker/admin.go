@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/internal/metrics"
 )
@@ -104,7 +105,8 @@ func bool01(b bool) float64 {
 	return 0
 }
 
-// newAdmin makes the node's metrics registry and admin endpoints, registers the gRPC health
+// newAdmin makes the node's metrics registry and admin endpoints (with the cluster page),
+// registers the gRPC health
 // service on its gRPC server and, with http.admin_port (or anyPort), binds the admin
 // listener on bind_addr. The caller starts it.
 func newAdmin(cfg NodeConfig, srv *Server, n *Node, log *slog.Logger) (net.Listener, error) {
@@ -112,7 +114,8 @@ func newAdmin(cfg NodeConfig, srv *Server, n *Node, log *slog.Logger) (net.Liste
 	if err := reg.Register(newTrackerMetrics(srv)); err != nil {
 		return nil, err
 	}
-	n.admin = admin.New(admin.Config{Metrics: reg.Handler(), Ready: srv.Ready, Logger: log.With("component", "admin")})
+	page := clusterpage.Handler(srv.ClusterView, log.With("component", "clusterpage"))
+	n.admin = admin.New(admin.Config{Metrics: reg.Handler(), Page: page, Ready: srv.Ready, Logger: log.With("component", "admin")})
 	n.admin.Register(n.gs)
 	tc := cfg.Tracker
 	if tc.AdminPort == 0 && !cfg.AdminAnyPort {

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -28,6 +29,9 @@ type command struct {
 	Group string `json:"group"`
 	Key   string `json:"key"`
 	At    int64  `json:"at"`
+	// Epoch is the trunk epoch a set_trunk_server decision starts (the group's previous one
+	// plus one); a replayed decision whose epoch is not above the group's changes nothing.
+	Epoch uint32 `json:"epoch,omitempty"`
 }
 
 // decodeCommand parses a replicated decision.
@@ -93,7 +97,11 @@ func (s *Server) forwardDelete(ctx context.Context, req *trackerpb.DeleteStorage
 		}
 		return nil, toStatus(err)
 	}
-	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	creds := s.cfg.DialCreds
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
+	conn, err := grpc.NewClient(leader, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, toStatus(fmt.Errorf("%w: delete storage: leader %q: %w", ErrNotLeader, leader, err))
 	}
@@ -165,5 +173,6 @@ func (s *Server) Apply(data []byte) error {
 	st.Status, st.SyncSource, st.SyncUntil = meta.StatusDeleted, "", 0
 	g.version++
 	s.log.Info("storage deleted", "group", c.Group, "storage", c.Key)
+	s.event(clusterpage.LevelInfo, c.Group, c.Key, "deleted", "")
 	return s.saveStorage(st)
 }

@@ -33,4 +33,11 @@
 // check_active_interval, as if the tracker had never stopped, so a restarted tracker answers
 // clients at once. (A live storage's saved heartbeat is at most half the interval old, and
 // its next heartbeat refreshes it.)
+//
+// # Cluster page
+//
+// ClusterView is the document of the cluster page (package clusterpage) that the node serves
+// on its admin port: ListGroups' answer plus the tracker's recent events, a bounded ring it
+// fills as it works (a storage marked OFFLINE by the sweep, a refused Join or Heartbeat, a
+// write to the meta DB that failed, and the recoveries and stops that end a warning).
 package tracker

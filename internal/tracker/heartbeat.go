@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -12,6 +13,9 @@ import (
 // Heartbeat records a storage's liveness, disk usage and sync progress.
 func (s *Server) Heartbeat(ctx context.Context, req *trackerpb.HeartbeatRequest) (*trackerpb.HeartbeatResponse, error) {
 	resp, err := s.heartbeat(req)
+	if err != nil {
+		s.refused("heartbeat", req.GetGroup(), req.GetStorageKey(), err)
+	}
 	return resp, toStatus(err)
 }
 
@@ -40,6 +44,9 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 	if st.Status != before.Status {
 		g.version++
 		s.log.Info("storage status", "group", st.Group, "storage", st.Key, "from", before.Status, "to", st.Status)
+		if before.Status == meta.StatusOffline {
+			s.event(clusterpage.LevelInfo, st.Group, st.Key, "back "+st.Status.String(), "was OFFLINE")
+		}
 	}
 	if s.needSave(&before, st) {
 		if err := s.saveStorage(st); err != nil {
@@ -53,7 +60,7 @@ func (s *Server) heartbeat(req *trackerpb.HeartbeatRequest) (*trackerpb.Heartbea
 		Status:         trackerpb.StorageStatus(st.Status),
 		Members:        briefs(g),
 		Changed:        changed,
-		TrunkServerKey: g.meta.TrunkServer,
+		TrunkServerKey: g.meta.TrunkServer, TrunkEpoch: g.meta.TrunkEpoch,
 	}, nil
 }
 

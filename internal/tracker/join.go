@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -14,6 +15,9 @@ import (
 // Join registers a storage or re-registers a known one.
 func (s *Server) Join(ctx context.Context, req *trackerpb.JoinRequest) (*trackerpb.JoinResponse, error) {
 	resp, err := s.join(ctx, req)
+	if err != nil {
+		s.refused("join", req.GetGroup(), joinName(req, peerHost(ctx)), err)
+	}
 	return resp, toStatus(err)
 }
 
@@ -93,6 +97,9 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 	if fresh || old.Status != st.Status || old.Addr != st.Addr || old.Port != st.Port || old.HTTPURL != st.HTTPURL {
 		g.version++
 		s.log.Info("storage joined", "group", st.Group, "storage", st.Key, "addr", st.Addr, "status", st.Status)
+		if old.Status == meta.StatusOffline && !fresh {
+			s.event(clusterpage.LevelInfo, st.Group, st.Key, "joined again", "was OFFLINE, now "+st.Status.String())
+		}
 	}
 	if err := s.saveStorage(st); err != nil {
 		return nil, err
@@ -105,7 +112,7 @@ func (s *Server) join(ctx context.Context, req *trackerpb.JoinRequest) (*tracker
 		Group:          st.Group,
 		Members:        briefs(g),
 		Parameters:     s.parameters(),
-		TrunkServerKey: g.meta.TrunkServer,
+		TrunkServerKey: g.meta.TrunkServer, TrunkEpoch: g.meta.TrunkEpoch,
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -27,6 +28,7 @@ func (s *Server) leave(req *trackerpb.LeaveRequest) (*trackerpb.LeaveResponse, e
 		st.Status = meta.StatusOffline
 		g.version++
 		s.log.Info("storage status", "group", st.Group, "storage", st.Key, "from", from, "to", st.Status, "reason", "the storage is stopping")
+		s.event(clusterpage.LevelInfo, st.Group, st.Key, "stopping", "the storage said it stops: "+from.String()+" to OFFLINE")
 		if err := s.saveStorage(st); err != nil {
 			return nil, err
 		}

@@ -31,7 +31,7 @@ func (s *Server) listGroups(only string) (*trackerpb.ListGroupsResponse, error) 
 	slices.Sort(names)
 	for _, n := range names {
 		g := s.groups[n]
-		gi := &trackerpb.GroupInfo{Name: n, TrunkServerKey: g.meta.TrunkServer}
+		gi := &trackerpb.GroupInfo{Name: n, TrunkServerKey: g.meta.TrunkServer, TrunkEpoch: g.meta.TrunkEpoch}
 		first := true
 		for _, st := range g.sorted() {
 			gi.Storages = append(gi.Storages, s.storageInfo(st))

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,14 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
+	"github.com/depotfs/depot/internal/allowhosts"
+	"github.com/depotfs/depot/internal/certs"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/consensus"
 	"github.com/depotfs/depot/internal/meta"
@@ -45,11 +48,12 @@ type NodeConfig struct {
 // bind_addr:port, the OFFLINE sweeper, and its admin endpoints and gRPC health (admin.go).
 type Node struct {
 	srv    *Server
+	cert   *certs.Pair // tls_cert_file, or nil
 	db     *meta.DB
 	lis    net.Listener
 	gs     *grpc.Server
 	admin  *admin.Server
-	allow  atomic.Pointer[AllowList] // allow_hosts in force (Reload swaps it)
+	allow  *allowhosts.Guard // allow_hosts in force (Reload swaps it)
 	wait   time.Duration
 	cancel context.CancelFunc
 	served chan error
@@ -63,9 +67,13 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return nil, err // before anything is made or opened: a bad line changes nothing
+	}
+	cert, creds, err := loadTLS(tc.TLS)
+	if err != nil {
+		return nil, err
 	}
 	dataDir := filepath.Join(tc.BasePath, "data")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
@@ -82,10 +90,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	}
 	host := advertiseHost(tc.BindAddr)
 	grpcAddr := net.JoinHostPort(host, strconv.Itoa(lis.Addr().(*net.TCPAddr).Port))
-	c := Config{Tracker: tc, StorageIDs: cfg.StorageIDs, Meta: db, Addr: grpcAddr, Logger: log}
+	c := Config{Tracker: tc, StorageIDs: cfg.StorageIDs, Meta: db, Addr: grpcAddr, DialCreds: creds, Logger: log}
 	if !cfg.Single {
 		c.NewCoordinator = func(a Applier) (Coordinator, error) {
-			return newConsensus(tc, host, grpcAddr, dataDir, a, log)
+			return newConsensus(tc, host, grpcAddr, dataDir, a, creds, log)
 		}
 	}
 	fail := func(err error) (*Node, error) { lis.Close(); db.Close(); return nil, err }
@@ -94,13 +102,17 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		return fail(err)
 	}
 	srv.Coordinator().AddPeers(tc.ClusterSeeds)
-	n := &Node{srv: srv, db: db, lis: lis, wait: min(tc.NetworkTimeout, 5*time.Second),
+	n := &Node{srv: srv, cert: cert, db: db, lis: lis, wait: tc.StopTimeout,
 		served: make(chan error, 1), ran: make(chan error, 1)}
-	n.allow.Store(allow)
+	n.allow = allowhosts.NewGuard("tracker", allow)
 	// The SDK pings a connection with calls in flight every 10 s to find a tracker that went
 	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
-	n.gs = grpc.NewServer(grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allowed),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
+	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor()),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})}
+	if cert != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cert.ServerConfig("h2"))))
+	}
+	n.gs = grpc.NewServer(opts...)
 	srv.Register(n.gs)
 	adminLn, err := newAdmin(cfg, srv, n, log)
 	if err != nil {
@@ -118,29 +130,56 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 	return n, nil
 }
 
-// allowed applies the allow_hosts in force to a call.
-func (n *Node) allowed(ctx context.Context, req any, info *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	if err := n.allow.Load().admit(ctx); err != nil {
-		return nil, err
+// LiveKey reports whether a change of the tracker.conf key (as conf.Values names it) takes
+// effect without a restart: allow_hosts and the TLS certificate through Reload, log_level
+// through the command's logger.
+func LiveKey(key string) bool {
+	switch key {
+	case "allow_hosts", "log_level", "tls_cert_file", "tls_key_file":
+		return true
 	}
-	return next(ctx, req)
+	return false
 }
 
-// LiveKey reports whether a change of the tracker.conf key (as conf.Values names it) takes
-// effect without a restart: allow_hosts through Reload, log_level through the command's
-// logger.
-func LiveKey(key string) bool { return key == "allow_hosts" || key == "log_level" }
-
-// Reload puts tc's allow_hosts in force for the calls that start from now on. A value that
-// does not parse or a host name that does not resolve is an error naming its file:line, and
-// the list in force stays. Other values of tc need a restart and are ignored.
+// Reload puts tc's allow_hosts in force for the calls that start from now on, and rereads
+// the TLS certificate files for the handshakes that start from now on. A value that does not
+// parse, a host name that does not resolve or a certificate that does not load is an error
+// (naming its file:line or file), and the settings in force stay. Other values of tc need a
+// restart and are ignored.
 func (n *Node) Reload(tc conf.Tracker) error {
-	allow, err := parseAllowHostsAt(tc.AllowHosts, tc.AllowHostsAt, lookupHost)
+	allow, err := allowhosts.ParseAt(tc.AllowHosts, tc.AllowHostsAt, allowhosts.Lookup)
 	if err != nil {
 		return err
 	}
-	n.allow.Store(allow)
+	var cert *tls.Certificate
+	if (n.cert != nil) != tc.TLS.Enabled() {
+		return fmt.Errorf("tls_cert_file: turning TLS on or off needs a restart")
+	}
+	if n.cert != nil {
+		if cert, err = certs.Read(tc.TLS.CertFile, tc.TLS.KeyFile); err != nil {
+			return fmt.Errorf("tls_cert_file: %w", err)
+		}
+		n.cert.Use(cert)
+	}
+	n.allow.Set(allow)
 	return nil
+}
+
+// loadTLS reads tls_cert_file (nil: no TLS) and makes the credentials of the tracker's calls
+// to other trackers: TLS trusting tls_ca_file when the tracker serves TLS, else plaintext.
+func loadTLS(t conf.TLS) (*certs.Pair, credentials.TransportCredentials, error) {
+	if !t.Enabled() {
+		return nil, insecure.NewCredentials(), nil
+	}
+	pair, err := certs.LoadPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls_cert_file: %w", err)
+	}
+	cc, err := certs.ClientConfig(t.CAFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls_ca_file: %w", err)
+	}
+	return pair, credentials.NewTLS(cc), nil
 }
 
 // Server returns the node's TrackerService implementation.
@@ -152,16 +191,28 @@ func (n *Node) Addr() string { return n.lis.Addr().String() }
 // Done is closed with the first error that stops the node's gRPC server or sweeper.
 func (n *Node) Done() <-chan error { return n.served }
 
-// Close lets running calls finish (at most network_timeout, 5 s), stops the sweeper and
-// the coordinator, and closes the bbolt file.
+// Close stops the node as Shutdown does, with stop_timeout as the wait for the calls in flight.
 func (n *Node) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.wait)
+	defer cancel()
+	return n.Shutdown(ctx)
+}
+
+// StopTimeout is stop_timeout: the wait Close gives the calls in flight.
+func (n *Node) StopTimeout() time.Duration { return n.wait }
+
+// Shutdown stops accepting calls and lets the running ones finish until ctx ends (then their
+// connections are closed), stops the sweeper, leaves the tracker cluster (a leader hands
+// leadership over first) and closes the bbolt file.
+func (n *Node) Shutdown(ctx context.Context) error {
 	adminErr := n.admin.Close() // NOT_SERVING first: balancers stop sending work
 	stopped := make(chan struct{})
 	go func() { n.gs.GracefulStop(); close(stopped) }()
 	select {
 	case <-stopped:
-	case <-time.After(n.wait):
+	case <-ctx.Done():
 		n.gs.Stop()
+		<-stopped
 	}
 	n.cancel()
 	err := <-n.ran
@@ -173,7 +224,7 @@ func (n *Node) Close() error {
 
 // newConsensus starts the gossip and Raft coordinator on bind_addr: gossip_port and raft_port
 // default to port+1 and port+2 (kernel-chosen with port = 0, which tests use).
-func newConsensus(tc conf.Tracker, host, grpcAddr, dataDir string, a Applier, log *slog.Logger) (Coordinator, error) {
+func newConsensus(tc conf.Tracker, host, grpcAddr, dataDir string, a Applier, creds credentials.TransportCredentials, log *slog.Logger) (Coordinator, error) {
 	gossip, raftPort := tc.GossipPort, tc.RaftPort
 	if gossip == 0 && tc.Port != 0 {
 		gossip = tc.Port + 1
@@ -184,7 +235,7 @@ func newConsensus(tc conf.Tracker, host, grpcAddr, dataDir string, a Applier, lo
 	c, err := consensus.New(consensus.Config{
 		NodeID: grpcAddr, BindAddr: host, GossipPort: gossip, RaftPort: raftPort,
 		GRPCAddr: grpcAddr, DataDir: dataDir, Expect: tc.ClusterExpect,
-		Resolve: ResolveGossip, Applier: a, Logger: log,
+		Resolve: GossipResolver(creds), Applier: a, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -192,9 +243,18 @@ func newConsensus(tc conf.Tracker, host, grpcAddr, dataDir string, a Applier, lo
 	return c, nil
 }
 
-// ResolveGossip asks the tracker at grpcAddr for its gossip address.
+// ResolveGossip asks the tracker at grpcAddr for its gossip address, over plaintext gRPC.
 func ResolveGossip(ctx context.Context, grpcAddr string) (string, error) {
-	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return resolveGossip(ctx, insecure.NewCredentials(), grpcAddr)
+}
+
+// GossipResolver is ResolveGossip with creds (TLS between trackers that serve it).
+func GossipResolver(creds credentials.TransportCredentials) func(ctx context.Context, grpcAddr string) (string, error) {
+	return func(ctx context.Context, grpcAddr string) (string, error) { return resolveGossip(ctx, creds, grpcAddr) }
+}
+
+func resolveGossip(ctx context.Context, creds credentials.TransportCredentials, grpcAddr string) (string, error) {
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return "", err
 	}
@@ -206,13 +266,6 @@ func ResolveGossip(ctx context.Context, grpcAddr string) (string, error) {
 		return "", err
 	}
 	return info.GetGossipAddr(), nil
-}
-
-// lookupHost resolves an allow_hosts name within 5 s.
-func lookupHost(host string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return net.DefaultResolver.LookupHost(ctx, host)
 }
 
 // advertiseHost is the address other trackers and storages reach this tracker at:
@@ -227,19 +280,4 @@ func advertiseHost(bind string) string {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).IP.String()
-}
-
-// parseAllowHostsAt is ParseAllowHosts whose error names the file:line (at[i], when known) of
-// the first value that fails.
-func parseAllowHostsAt(values, at []string, lookup func(string) ([]string, error)) (*AllowList, error) {
-	allow, err := ParseAllowHosts(values, lookup)
-	if err == nil {
-		return allow, nil
-	}
-	for i, v := range values {
-		if _, verr := ParseAllowHosts([]string{v}, lookup); verr != nil && i < len(at) {
-			return nil, fmt.Errorf("%s: %w", at[i], verr)
-		}
-	}
-	return nil, err
 }

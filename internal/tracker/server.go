@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/conf"
 	"github.com/depotfs/depot/internal/meta"
 	"github.com/depotfs/depot/proto/trackerpb"
@@ -29,7 +31,11 @@ type Config struct {
 	Addr, GossipAddr, RaftAddr string
 	Now                        func() time.Time // default time.Now
 	CheckInterval              time.Duration    // OFFLINE sweep period; default 1 s
-	Logger                     *slog.Logger
+	RecentEvents               int              // the cluster page's event ring; default clusterpage.DefaultEvents
+	// DialCreds are the credentials of this tracker's calls to the others (a delete passed
+	// on to the leader): TLS when the trackers serve TLS. Nil = plaintext.
+	DialCreds credentials.TransportCredentials
+	Logger    *slog.Logger
 }
 
 // Validate checks the parts of c that New relies on.
@@ -73,6 +79,7 @@ type Server struct {
 	now       func() time.Time
 	coord     Coordinator
 	ownCoord  bool
+	events    *clusterpage.Events // recent warnings and errors for the cluster page
 	closeOnce sync.Once
 
 	mu           sync.Mutex
@@ -102,7 +109,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, groups: map[string]*group{},
-		seen: map[string]uint64{}, savedBeat: map[string]time.Time{}}
+		seen: map[string]uint64{}, savedBeat: map[string]time.Time{},
+		events: clusterpage.NewEvents(cfg.RecentEvents)}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -211,12 +219,15 @@ func (s *Server) Sweep() {
 				g.version++
 				changed = append(changed, st.Clone())
 				s.log.Info("storage offline", "group", st.Group, "storage", st.Key, "last_heartbeat", st.LastHeartbeat)
+				s.event(clusterpage.LevelWarn, st.Group, st.Key, "went OFFLINE",
+					offlineDetail(now.Sub(st.LastHeartbeat).Round(100*time.Millisecond), s.cfg.Tracker.CheckActiveInterval))
 			}
 		}
 	}
 	if len(changed) > 0 {
 		if err := s.cfg.Meta.PutStorages(changed); err != nil {
 			s.log.Error("saving offline storages", "err", err)
+			s.event(clusterpage.LevelError, "", "", "OFFLINE states not saved", err.Error())
 		}
 	}
 	s.mu.Unlock()
@@ -231,6 +242,7 @@ func (s *Server) saveCursors() {
 	}
 	if err := s.cfg.Meta.PutCursors(s.cursors); err != nil {
 		s.log.Error("saving cursors", "err", err)
+		s.event(clusterpage.LevelError, "", "", "round-robin cursors not saved", err.Error())
 		return
 	}
 	s.cursorsDirty = false

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/depotfs/depot/internal/clusterpage"
 	"github.com/depotfs/depot/internal/meta"
 )
 
@@ -27,6 +28,7 @@ func (s *Server) AssignTrunkServers(ctx context.Context) {
 		cancel()
 		if err != nil {
 			s.log.Warn("proposing trunk server", "err", err)
+			s.event(clusterpage.LevelWarn, "", "", "trunk server not assigned", err.Error())
 			return
 		}
 	}
@@ -49,7 +51,7 @@ func (s *Server) trunkProposals() [][]byte {
 		}
 		for _, st := range g.sorted() {
 			if writable(st) {
-				cmd, _ := json.Marshal(command{Op: opSetTrunkServer, Group: n, Key: st.Key, At: s.now().UnixNano()})
+				cmd, _ := json.Marshal(command{Op: opSetTrunkServer, Group: n, Key: st.Key, At: s.now().UnixNano(), Epoch: g.meta.TrunkEpoch + 1})
 				out = append(out, cmd)
 				break
 			}
@@ -58,11 +60,23 @@ func (s *Server) trunkProposals() [][]byte {
 	return out
 }
 
-// applyTrunkServer records a group's trunk server; the caller holds s.mu.
+// applyTrunkServer records a group's trunk server and epoch; the caller holds s.mu. It is
+// idempotent (the log is replayed from the start over the persisted groups): the epoch is
+// in the decision, and only a decision with a higher epoch than the group's changes it.
 func (s *Server) applyTrunkServer(c command) error {
 	g := s.groups[c.Group]
-	if g == nil || g.meta.TrunkServer == c.Key {
+	if g == nil {
 		return nil
+	}
+	switch {
+	case c.Epoch == 0: // a decision logged before epochs: the server only
+		if g.meta.TrunkServer == c.Key {
+			return nil
+		}
+	case c.Epoch <= g.meta.TrunkEpoch: // replayed, or superseded by a later decision
+		return nil
+	default:
+		g.meta.TrunkEpoch = c.Epoch
 	}
 	g.meta.TrunkServer = c.Key
 	g.version++

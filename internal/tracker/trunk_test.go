@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -48,6 +49,28 @@ func TestTrunkServerAssignment(t *testing.T) {
 	if got := trunkOf(t, e, "g1"); got != b {
 		t.Fatalf("after restart: %q", got)
 	}
+	if got := epochOf(t, e, "g1"); got != 2 {
+		t.Fatalf("trunk epoch after two appointments and a restart: %d, want 2", got)
+	}
+	// Replaying the decisions (the log is replayed over the persisted groups) changes nothing.
+	for _, c := range []command{{Op: opSetTrunkServer, Group: "g1", Key: a, Epoch: 1}, {Op: opSetTrunkServer, Group: "g1", Key: b, Epoch: 2}} {
+		cmd, _ := json.Marshal(c)
+		if err := e.srv.Apply(cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, ep := trunkOf(t, e, "g1"), epochOf(t, e, "g1"); got != b || ep != 2 {
+		t.Fatalf("after replay: %q epoch %d, want %q epoch 2", got, ep, b)
+	}
+}
+
+func epochOf(t *testing.T, e *env, group string) uint32 {
+	t.Helper()
+	r, err := e.cli.ListGroups(e.ctx(), &trackerpb.ListGroupsRequest{Group: group})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.GetGroups()[0].GetTrunkEpoch()
 }
 
 func TestTrunkServerOnlyWhenNeeded(t *testing.T) {

@@ -502,8 +502,10 @@ type JoinResponse struct {
 	Parameters []*Parameter    `protobuf:"bytes,6,rep,name=parameters,proto3" json:"parameters,omitempty"`
 	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
 	TrunkServerKey string `protobuf:"bytes,7,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// trunk_epoch counts the group's trunk server appointments: it fences older trunk servers.
+	TrunkEpoch    uint32 `protobuf:"varint,8,opt,name=trunk_epoch,json=trunkEpoch,proto3" json:"trunk_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinResponse) Reset() {
@@ -583,6 +585,13 @@ func (x *JoinResponse) GetTrunkServerKey() string {
 		return x.TrunkServerKey
 	}
 	return ""
+}
+
+func (x *JoinResponse) GetTrunkEpoch() uint32 {
+	if x != nil {
+		return x.TrunkEpoch
+	}
+	return 0
 }
 
 type DiskUsage struct {
@@ -823,8 +832,10 @@ type HeartbeatResponse struct {
 	Changed bool `protobuf:"varint,3,opt,name=changed,proto3" json:"changed,omitempty"`
 	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
 	TrunkServerKey string `protobuf:"bytes,4,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// trunk_epoch counts the group's trunk server appointments: it fences older trunk servers.
+	TrunkEpoch    uint32 `protobuf:"varint,5,opt,name=trunk_epoch,json=trunkEpoch,proto3" json:"trunk_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HeartbeatResponse) Reset() {
@@ -883,6 +894,13 @@ func (x *HeartbeatResponse) GetTrunkServerKey() string {
 		return x.TrunkServerKey
 	}
 	return ""
+}
+
+func (x *HeartbeatResponse) GetTrunkEpoch() uint32 {
+	if x != nil {
+		return x.TrunkEpoch
+	}
+	return 0
 }
 
 type LeaveRequest struct {
@@ -1443,8 +1461,10 @@ type GroupInfo struct {
 	ActiveCount int32  `protobuf:"varint,5,opt,name=active_count,json=activeCount,proto3" json:"active_count,omitempty"`
 	// trunk_server_key is the group's trunk server (use_trunk_file), "" when none is chosen.
 	TrunkServerKey string `protobuf:"bytes,6,opt,name=trunk_server_key,json=trunkServerKey,proto3" json:"trunk_server_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// trunk_epoch counts the group's trunk server appointments.
+	TrunkEpoch    uint32 `protobuf:"varint,7,opt,name=trunk_epoch,json=trunkEpoch,proto3" json:"trunk_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupInfo) Reset() {
@@ -1517,6 +1537,13 @@ func (x *GroupInfo) GetTrunkServerKey() string {
 		return x.TrunkServerKey
 	}
 	return ""
+}
+
+func (x *GroupInfo) GetTrunkEpoch() uint32 {
+	if x != nil {
+		return x.TrunkEpoch
+	}
+	return 0
 }
 
 type ListGroupsResponse struct {
@@ -1970,7 +1997,7 @@ const file_tracker_proto_rawDesc = "" +
 	" \x01(\x03R\x06upTime\x12\x18\n" +
 	"\aversion\x18\v \x01(\tR\aversion\x12'\n" +
 	"\x0ftracker_servers\x18\f \x03(\tR\x0etrackerServers\x12\x1b\n" +
-	"\thas_files\x18\r \x01(\bR\bhasFiles\"\xbc\x02\n" +
+	"\thas_files\x18\r \x01(\bR\bhasFiles\"\xdd\x02\n" +
 	"\fJoinResponse\x127\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x12\x1f\n" +
 	"\vstorage_key\x18\x02 \x01(\tR\n" +
@@ -1981,7 +2008,9 @@ const file_tracker_proto_rawDesc = "" +
 	"\n" +
 	"parameters\x18\x06 \x03(\v2\x1b.depot.tracker.v1.ParameterR\n" +
 	"parameters\x12(\n" +
-	"\x10trunk_server_key\x18\a \x01(\tR\x0etrunkServerKey\"j\n" +
+	"\x10trunk_server_key\x18\a \x01(\tR\x0etrunkServerKey\x12\x1f\n" +
+	"\vtrunk_epoch\x18\b \x01(\rR\n" +
+	"trunkEpoch\"j\n" +
 	"\tDiskUsage\x12\x1d\n" +
 	"\n" +
 	"path_index\x18\x01 \x01(\x05R\tpathIndex\x12\x1f\n" +
@@ -2002,12 +2031,14 @@ const file_tracker_proto_rawDesc = "" +
 	"\x04disk\x18\x03 \x03(\v2\x1b.depot.tracker.v1.DiskUsageR\x04disk\x122\n" +
 	"\x04sync\x18\x04 \x03(\v2\x1e.depot.tracker.v1.SyncProgressR\x04sync\x12'\n" +
 	"\x0ftracker_servers\x18\x05 \x03(\tR\x0etrackerServers\x12\x1b\n" +
-	"\thas_files\x18\x06 \x01(\bR\bhasFiles\"\xca\x01\n" +
+	"\thas_files\x18\x06 \x01(\bR\bhasFiles\"\xeb\x01\n" +
 	"\x11HeartbeatResponse\x127\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x1f.depot.tracker.v1.StorageStatusR\x06status\x128\n" +
 	"\amembers\x18\x02 \x03(\v2\x1e.depot.tracker.v1.StorageBriefR\amembers\x12\x18\n" +
 	"\achanged\x18\x03 \x01(\bR\achanged\x12(\n" +
-	"\x10trunk_server_key\x18\x04 \x01(\tR\x0etrunkServerKey\"E\n" +
+	"\x10trunk_server_key\x18\x04 \x01(\tR\x0etrunkServerKey\x12\x1f\n" +
+	"\vtrunk_epoch\x18\x05 \x01(\rR\n" +
+	"trunkEpoch\"E\n" +
 	"\fLeaveRequest\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1f\n" +
 	"\vstorage_key\x18\x02 \x01(\tR\n" +
@@ -2048,7 +2079,7 @@ const file_tracker_proto_rawDesc = "" +
 	"\aversion\x18\f \x01(\tR\aversion\x12(\n" +
 	"\x10store_path_count\x18\r \x01(\x05R\x0estorePathCount\x12!\n" +
 	"\fsubdir_count\x18\x0e \x01(\x05R\vsubdirCount\x12\x0e\n" +
-	"\x02rw\x18\x0f \x01(\tR\x02rw\"\xe7\x01\n" +
+	"\x02rw\x18\x0f \x01(\tR\x02rw\"\x88\x02\n" +
 	"\tGroupInfo\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x129\n" +
 	"\bstorages\x18\x02 \x03(\v2\x1d.depot.tracker.v1.StorageInfoR\bstorages\x12\x1d\n" +
@@ -2057,7 +2088,9 @@ const file_tracker_proto_rawDesc = "" +
 	"\vtotal_bytes\x18\x04 \x01(\x04R\n" +
 	"totalBytes\x12!\n" +
 	"\factive_count\x18\x05 \x01(\x05R\vactiveCount\x12(\n" +
-	"\x10trunk_server_key\x18\x06 \x01(\tR\x0etrunkServerKey\"\x8a\x01\n" +
+	"\x10trunk_server_key\x18\x06 \x01(\tR\x0etrunkServerKey\x12\x1f\n" +
+	"\vtrunk_epoch\x18\a \x01(\rR\n" +
+	"trunkEpoch\"\x8a\x01\n" +
 	"\x12ListGroupsResponse\x123\n" +
 	"\x06groups\x18\x01 \x03(\v2\x1b.depot.tracker.v1.GroupInfoR\x06groups\x12?\n" +
 	"\atracker\x18\x02 \x01(\v2%.depot.tracker.v1.TrackerInfoResponseR\atracker\"\x16\n" +

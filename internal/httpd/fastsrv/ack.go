@@ -40,6 +40,12 @@ var _ AckWatcher = (*response)(nil)
 
 // Offset implements AckWatcher.
 func (w *response) Offset() int64 {
+	if w.c.tls != nil {
+		// TLS: pending plain text becomes records of a size not known before they are
+		// written, so it is written now and the offset is exact in bytes on the wire.
+		w.flushBuf()
+		return w.c.sock
+	}
 	n := w.c.sock
 	if w.buf != nil {
 		n += int64(len(*w.buf))
@@ -49,7 +55,7 @@ func (w *response) Offset() int64 {
 
 // WatchAck implements AckWatcher.
 func (w *response) WatchAck(from, to int64, done AckReceiver) {
-	if to <= from || w.c.rc == nil {
+	if to <= from || w.c.tcp == nil {
 		done.Acked(0)
 		return
 	}
@@ -194,7 +200,7 @@ func (a *ackSweeper) sweep(final bool) {
 	a.pending = append(keep, a.pending...)
 	a.mu.Unlock()
 	for _, c := range closeConns {
-		c.nc.Close()
+		c.raw.Close()
 	}
 }
 
@@ -234,7 +240,7 @@ func (a *ackSweeper) close() {
 func bytesAcked(c *conn) (int64, bool) {
 	var info *unix.TCPInfo
 	var gerr error
-	err := c.rc.Control(func(fd uintptr) {
+	err := c.tcp.Control(func(fd uintptr) {
 		info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
 	})
 	if err != nil || gerr != nil {

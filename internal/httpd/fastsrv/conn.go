@@ -2,6 +2,7 @@ package fastsrv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -21,9 +22,13 @@ const tcpNotSentLowat = 25
 // conn is one client connection and the request, URL and header it reuses.
 type conn struct {
 	srv     *Server
-	nc      net.Conn
+	nc      net.Conn // what requests are read from and responses written to: raw, or tls
+	raw     net.Conn // the accepted connection (closed to cut the connection at once)
+	tls     *tls.Conn
+	wire    *wireConn       // with TLS: raw, counting the bytes written to the socket
 	serial  uint64          // ConnSerial: 1 for the server's first connection
-	rc      syscall.RawConn // nil when nc has no file descriptor: plain blocking reads then
+	rc      syscall.RawConn // raw reads and writes; nil with TLS or without a file descriptor
+	tcp     syscall.RawConn // the socket, for options and TCP_INFO (also with TLS); may be nil
 	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
 	wpend   []byte  // what writeRaw has still to send
@@ -66,14 +71,19 @@ type field struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, hdr: make(http.Header, 8), serial: s.connSerial.Add(1)}
+	c := &conn{srv: s, nc: nc, raw: nc, hdr: make(http.Header, 8), serial: s.connSerial.Add(1)}
 	if sc, ok := nc.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
-			c.rc = rc
+			c.rc, c.tcp = rc, rc
 			if lowat := s.cfg.NotSentLowat; lowat > 0 {
 				rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.IPPROTO_TCP, tcpNotSentLowat, lowat) })
 			}
 		}
+	}
+	if s.cfg.TLS != nil {
+		c.wire = &wireConn{Conn: nc}
+		c.tls = tls.Server(c.wire, s.cfg.TLS)
+		c.nc, c.rc = c.tls, nil
 	}
 	c.readFn, c.writeFn = c.readRaw, c.writeRaw
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
@@ -99,6 +109,9 @@ func (c *conn) serve() {
 		c.resp.release()
 		c.srv.forget(c)
 	}()
+	if c.tls != nil && !c.handshake() {
+		return
+	}
 	for {
 		status, msg := c.readRequest()
 		if status == -1 {
@@ -130,7 +143,10 @@ func (c *conn) serve() {
 // resolve.
 func (c *conn) end() {
 	if sw := c.srv.ackSw.Load(); sw != nil && sw.handOver(c) {
-		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		if c.tls != nil {
+			c.tls.CloseWrite() // close_notify; the FIN follows
+		}
+		if cw, ok := c.raw.(interface{ CloseWrite() error }); ok {
 			cw.CloseWrite()
 		}
 		return
@@ -170,6 +186,9 @@ func (c *conn) write(b []byte) error { return c.send(b, 0) }
 // send sends all of b with send(2) flags: MSG_MORE tells TCP that more data follows at once
 // (the header before a sendfile body), so the header leaves in the body's first segment.
 func (c *conn) send(b []byte, flags uintptr) error {
+	if c.tls != nil {
+		return c.writeTLS(b)
+	}
 	if c.rc == nil || len(b) == 0 {
 		n, err := c.nc.Write(b)
 		c.sock += int64(n)

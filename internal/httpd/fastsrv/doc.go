@@ -41,5 +41,18 @@
 // Transfer-Encoding) is answered and the connection closed: the download port takes none.
 // Limits: Config.MaxHeaderBytes for the request line plus headers (431, or 414 when the
 // request line alone is too long), a read timeout from the first byte of a request to the end
-// of its headers, an idle timeout between requests. No TLS, no HTTP/2, no Upgrade.
+// of its headers, an idle timeout between requests. No HTTP/2, no Upgrade.
+//
+// # TLS
+//
+// With Config.TLS the port speaks HTTPS: the handshake runs on the connection's goroutine
+// within ReadHeaderTimeout, and a client that sends a plain HTTP request instead gets a plain
+// 400 naming the mistake. Reads and writes then go through crypto/tls (blocking calls, not the
+// raw system calls), and a file body cannot use sendfile(2): it is read into the pooled
+// output buffer, behind the header for its first piece, and written from there, a record at
+// a time, each under SendTimeout (a timed-out tls.Conn is broken, so the deadline is not moved
+// on after partial progress as on plain sockets). Request.TLS carries the connection state.
+// AckWatcher still reads TCP_INFO of the socket under TLS: offsets count bytes on the wire
+// (records, with their overhead of about 22 bytes per 16 KiB), and Offset writes out what is
+// buffered so that it is exact. The plain-HTTP path is untouched by all of this.
 package fastsrv

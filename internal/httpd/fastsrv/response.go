@@ -209,6 +209,11 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.head || !w.bodyOK {
 		return 0, nil
 	}
+	if w.c.tls != nil && !w.chunked {
+		if n, done, err := w.copyTLS(src); done {
+			return n, err
+		}
+	}
 	if sr, ok := src.(*io.SectionReader); ok && !w.chunked {
 		if n, done, err := w.copySection(sr); done {
 			return n, err

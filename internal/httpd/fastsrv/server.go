@@ -2,6 +2,7 @@ package fastsrv
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -39,7 +40,12 @@ type Config struct {
 	// AckPoll is how often the acknowledged bytes of sockets with pending AckWatcher watches
 	// are read (0 = 100ms).
 	AckPoll time.Duration
-	Logger  *slog.Logger // nil = discard
+	// TLS, when set, makes the server HTTPS: every connection starts with a TLS handshake
+	// (bounded by ReadHeaderTimeout) and bodies go through crypto/tls in buffered writes
+	// instead of sendfile(2) (see the package doc). Certificates may be swapped through its
+	// GetCertificate. Nil = plain HTTP.
+	TLS    *tls.Config
+	Logger *slog.Logger // nil = discard
 }
 
 // Connection states, for Shutdown.
@@ -80,6 +86,7 @@ type bodyCounters struct {
 	_        [64]byte
 	copied   atomic.Uint64
 	sendfile atomic.Uint64
+	tls      atomic.Uint64
 	_        [64]byte
 }
 
@@ -90,13 +97,15 @@ type BodyCounts struct {
 	Copied uint64
 	// Sendfile bodies followed the header with sendfile(2).
 	Sendfile uint64
+	// TLS bodies went through crypto/tls from the output buffer (Config.TLS).
+	TLS uint64
 }
 
 // Bodies reports how many file bodies were copied behind the header and how many went with
 // sendfile(2) since the Server was made. Other bodies (a handler's Write calls, a reader that
 // is not a file) are in neither count.
 func (s *Server) Bodies() BodyCounts {
-	return BodyCounts{Copied: s.bodies.copied.Load(), Sendfile: s.bodies.sendfile.Load()}
+	return BodyCounts{Copied: s.bodies.copied.Load(), Sendfile: s.bodies.sendfile.Load(), TLS: s.bodies.tls.Load()}
 }
 
 const (
@@ -135,6 +144,16 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.TLS != nil {
+		cfg.TLS = cfg.TLS.Clone()
+		if len(cfg.TLS.NextProtos) == 0 {
+			cfg.TLS.NextProtos = []string{"http/1.1"}
+		}
+		// Full-size records from the first byte: crypto/tls otherwise starts each connection
+		// with records of one segment (a write(2) each) for its first 128 KB, which helps a
+		// browser render early and costs a download server throughput.
+		cfg.TLS.DynamicRecordSizingDisabled = true
 	}
 	s := &Server{cfg: cfg, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
 	s.wbufSize = headerReserve + int(max(cfg.CopyBelow, 0))
@@ -198,7 +217,7 @@ func (s *Server) Close() error {
 		ln.Close()
 	}
 	for c := range s.conns {
-		c.nc.Close()
+		c.raw.Close()
 	}
 	s.mu.Unlock()
 	if sw := s.ackSw.Load(); sw != nil {
@@ -254,7 +273,7 @@ func (s *Server) closeIdle() int {
 		if sw != nil {
 			sw.settle(c)
 		}
-		c.nc.Close()
+		c.raw.Close()
 	}
 	return left
 }

@@ -1,14 +1,9 @@
-package tracker
+package allowhosts
 
 import (
 	"errors"
 	"net/netip"
 	"testing"
-
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-
-	"github.com/depotfs/depot/proto/trackerpb"
 )
 
 func fakeLookup(host string) ([]string, error) {
@@ -38,7 +33,7 @@ func TestAllowHosts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := ParseAllowHosts(tt.values, fakeLookup)
+			a, err := Parse(tt.values, fakeLookup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,41 +69,19 @@ func TestAllowHostsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := ParseAllowHosts(tt.values, tt.lookup); !errors.Is(err, ErrInvalid) {
+			if _, err := Parse(tt.values, tt.lookup); !errors.Is(err, ErrInvalid) {
 				t.Fatalf("err = %v", err)
 			}
 		})
 	}
 }
 
-func TestAllowHostsInterceptor(t *testing.T) {
-	tests := []struct {
-		name  string
-		hosts []string
-		want  codes.Code
-	}{
-		{"allowed", []string{"127.0.0.0/8"}, codes.OK},
-		{"denied", []string{"10.0.0.1"}, codes.PermissionDenied},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := ParseAllowHosts(tt.hosts, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e := startWith(t, nil, grpc.UnaryInterceptor(a.UnaryInterceptor()))
-			_, err = e.cli.TrackerInfo(e.ctx(), &trackerpb.TrackerInfoRequest{})
-			wantCode(t, err, tt.want)
-		})
-	}
-}
-
-func FuzzParseAllowHosts(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"*", "10.0.1.[1-15,20]", "host[01-08,20-25].domain.com", "192.168.5.64/26", "[", "a]b", "[0-0]"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		a, err := ParseAllowHosts([]string{v}, func(string) ([]string, error) { return []string{"10.0.0.1"}, nil })
+		a, err := Parse([]string{v}, func(string) ([]string, error) { return []string{"10.0.0.1"}, nil })
 		if err != nil {
 			if !errors.Is(err, ErrInvalid) {
 				t.Fatalf("error does not wrap ErrInvalid: %v", err)
