@@ -117,7 +117,13 @@ func TestFaultRollingRestart(t *testing.T) {
 // group. The client loop uploads files of unannounced sizes meanwhile: no call may fail,
 // and no partial file may stay behind. Once the space is freed the storage catches up.
 func TestFaultStorePathFull(t *testing.T) {
-	mnt := mountTmpfs(t, 32<<20)
+	// Room for every file the loop gives the group (about half of them) once the filler is
+	// gone: the CI run writes some tens of MiB, DEPOT_FULL=1 some hundreds.
+	size := int64(64 << 20)
+	if fullRun() {
+		size = 1 << 30
+	}
+	mnt := mountTmpfs(t, size)
 	c := startLab(t, labSpec{trackers: 1, groups: []int{2, 1}, storePath: func(i int) string {
 		if i == 0 {
 			return mnt

@@ -169,6 +169,13 @@ func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
 	last := s.now()
+	// Silence counts from now: a restarted tracker read no heartbeat while it was down, and
+	// the storages' first ones after its restart may wait for their reconnect backoff.
+	// Counting from the saved times marked live storages OFFLINE at the first sweep, and
+	// clients asking this tracker heard "no storage available" until they joined again.
+	s.mu.Lock()
+	s.resumed = last
+	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
