@@ -82,7 +82,7 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	conn, err := grpc.NewClient(cfg.Storage, grpc.WithTransportCredentials(cfg.creds()))
+	conn, err := grpc.NewClient(cfg.Storage, grpc.WithTransportCredentials(cfg.creds()), keepaliveOption())
 	if err != nil {
 		return nil, fmt.Errorf("depot client: storage %q: %w: %w", cfg.Storage, ErrInvalid, err)
 	}

@@ -63,7 +63,7 @@ func newTrackerMode(cfg Config) (*trackerMode, error) {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	for _, a := range cfg.Trackers {
-		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(cfg.creds()),
+		conn, err := grpc.NewClient(a, grpc.WithTransportCredentials(cfg.creds()), keepaliveOption(),
 			grpc.WithConnectParams(grpc.ConnectParams{
 				Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 2 * time.Second},
 				MinConnectTimeout: 2 * time.Second,

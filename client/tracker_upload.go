@@ -22,6 +22,10 @@ import (
 //     the trackers name.
 //   - A failed attempt whose end of stream was sent has an unknown outcome: it is retried
 //     only on the same storage, with the same token, until the retry timeout.
+//   - A storage that answers "no space" (ErrNoSpace: its store path reached
+//     reserved_storage_space or the disk filled during the write) kept nothing: the upload is
+//     retried wherever the trackers name, until the retry timeout. A tracker's "no space"
+//     (every group full) is final.
 //
 // A retry sends the data again, so it needs r to be an io.Seeker, or nothing read from it yet.
 
@@ -85,6 +89,7 @@ func (t *trackerMode) upload(ctx context.Context, op string, r io.Reader, h *sto
 	rt := t.newRetry()
 	var pinned *trackerpb.StorageBrief // the storage of an attempt with an unknown outcome
 	for {
+		full := false // this attempt's storage answered that it has no space
 		target, err := t.uploadTarget(ctx, op, h, group, choosePath, pinned)
 		if err == nil {
 			if !data.rewind() {
@@ -99,11 +104,17 @@ func (t *trackerMode) upload(ctx context.Context, op string, r io.Reader, h *sto
 					t.release(p)
 					return id, nil
 				}
-				if transient(err) {
+				switch {
+				case transient(err):
 					t.dropStorage(p)
 					if endSent {
 						pinned = target
 					}
+				case errors.Is(err, ErrNoSpace):
+					// The storage refused the file (its store path is full): nothing was
+					// stored, whatever was sent. The tracker learns of it by the next
+					// heartbeat and names another storage, or another group.
+					full, pinned = true, nil
 				}
 				t.release(p)
 			}
@@ -113,7 +124,8 @@ func (t *trackerMode) upload(ctx context.Context, op string, r io.Reader, h *sto
 			}
 		}
 		var re *readError
-		if errors.As(err, &re) || !transient(err) || !rt.again(ctx) {
+		retry := transient(err) || full && errors.Is(err, ErrNoSpace)
+		if errors.As(err, &re) || !retry || !rt.again(ctx) {
 			if pinned != nil && transient(err) {
 				return "", fmt.Errorf("depot client: %s: outcome unknown (the storage %s:%d may have stored the file): %w",
 					op, pinned.GetAddr(), pinned.GetPort(), err)

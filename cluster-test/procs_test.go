@@ -20,15 +20,39 @@ import (
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
-// buildBinaries compiles cmd/tracker and cmd/storage into a temp dir.
+// built holds the binaries, compiled once for all the tests of the package.
+var built struct {
+	once                       sync.Once
+	dir, tracker, storage, out string
+	err                        error
+}
+
+// TestMain removes the binaries after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+// buildBinaries compiles cmd/tracker and cmd/storage into a temp dir, once per run of the
+// package.
 func buildBinaries(t *testing.T) (trackerBin, storageBin string) {
 	t.Helper()
-	dir := t.TempDir()
-	out, err := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "../cmd/tracker", "../cmd/storage").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "depot-cluster-test-bin")
+		if built.err != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", built.dir+string(filepath.Separator), "../cmd/tracker", "../cmd/storage").CombinedOutput()
+		built.out, built.err = string(out), err
+		built.tracker, built.storage = filepath.Join(built.dir, "tracker"), filepath.Join(built.dir, "storage")
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
 	}
-	return filepath.Join(dir, "tracker"), filepath.Join(dir, "storage")
+	return built.tracker, built.storage
 }
 
 // freePorts returns a port p free on host together with p+1 and p+2 (a tracker's default
@@ -75,7 +99,8 @@ type proc struct {
 	name string
 	bin  string
 	conf string
-	log  string // combined output, appended across restarts
+	log  string  // combined output, appended across restarts
+	ns   *nsNode // the network namespace to run in; nil: the test's own
 
 	mu  sync.Mutex
 	cmd *exec.Cmd
@@ -88,6 +113,9 @@ func (p *proc) start() {
 		p.t.Fatal(err)
 	}
 	cmd := exec.Command(p.bin, "-c", p.conf)
+	if p.ns != nil {
+		cmd = p.ns.command(p.bin, "-c", p.conf)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -108,6 +136,32 @@ func (p *proc) kill() {
 	if cmd != nil {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		_ = cmd.Wait()
+	}
+}
+
+// stop sends SIGTERM (a graceful stop) and waits for the process to exit; after timeout
+// the test fails.
+func (p *proc) stop(timeout time.Duration) {
+	p.t.Helper()
+	p.mu.Lock()
+	cmd := p.cmd
+	p.cmd = nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			p.t.Errorf("%s: exit after SIGTERM: %v\n%s", p.name, err, p.output())
+		}
+	case <-time.After(timeout):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		p.t.Fatalf("%s did not exit within %v of SIGTERM\n%s", p.name, timeout, p.output())
 	}
 }
 

@@ -54,7 +54,8 @@ type Coordinator struct {
 	published  bool                        // Bootstrapped flag last gossiped
 	peers      map[string]peerRecord       // by node ID: gossip, gRPC and Raft addresses
 	seeds      map[string]bool             // gRPC addresses from AddPeers
-	failing    map[raft.ServerID]time.Time // last failed heartbeat, until resumed
+	failing    map[raft.ServerID]time.Time // voters whose heartbeats fail (since), until resumed
+	dropped    uint64                      // observations the observer dropped, as last seen
 	readyTerm  uint64                      // term whose barrier this node committed as leader
 	settling   bool                        // a barrier is in flight (see establish)
 	joining    bool

@@ -39,13 +39,22 @@ func (c *Coordinator) IsLeader() bool {
 	if c.readyTerm != term {
 		return false
 	}
+	if n := c.obs.GetNumDropped(); n != c.dropped {
+		// An observation was lost (the channel was full), a resume among them maybe:
+		// forget the failures rather than count a peer unreached for good.
+		c.dropped = n
+		clear(c.failing)
+	}
 	for _, s := range cf.Configuration().Servers {
 		if s.Suffrage != raft.Voter {
 			continue
 		}
 		voters++
-		failed, ok := c.failing[s.ID]
-		if s.ID == raft.ServerID(c.id) || !ok || time.Since(failed) > 3*c.timers.Heartbeat {
+		// A voter whose heartbeats failed is unreached until one succeeds again (Raft
+		// observes that). The time of its last failure does not age it out: Raft backs
+		// off between attempts, and a starved heartbeat goroutine observes nothing for
+		// longer still, which made a cut-off leader report true again under load.
+		if _, failing := c.failing[s.ID]; s.ID == raft.ServerID(c.id) || !failing {
 			reached++
 		}
 	}

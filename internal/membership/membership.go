@@ -70,6 +70,10 @@ type Membership struct {
 	ml     *memberlist.Memberlist
 	log    *slog.Logger
 	events *eventQueue
+	// local is this node's gossip address, read once at start: memberlist's LocalNode
+	// returns its own state, which it rewrites (under its lock) whenever the node's
+	// metadata changes, so reading it later races with UpdateMeta.
+	local string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -133,6 +137,8 @@ func New(cfg Config) (*Membership, error) {
 		return nil, fmt.Errorf("membership: start %s: %w", cfg.Name, err)
 	}
 	m.ml = ml
+	n := ml.LocalNode()
+	m.local = net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
 	return m, nil
 }
 
@@ -151,10 +157,7 @@ func fastTimers(mc *memberlist.Config, probe time.Duration) {
 }
 
 // LocalAddr returns this node's gossip address, host:port.
-func (m *Membership) LocalAddr() string {
-	n := m.ml.LocalNode()
-	return net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))
-}
+func (m *Membership) LocalAddr() string { return m.local }
 
 // Join contacts the given gossip addresses (host:port) and returns how many
 // answered. It blocks for up to memberlist's TCP timeout per address.

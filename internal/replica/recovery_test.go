@@ -1,12 +1,14 @@
 package replica_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -151,7 +153,24 @@ func TestNewStorageCatchesUp(t *testing.T) {
 		return nil
 	})
 	added := c.AddStorage("group1", 3, "")
-	sawSyncing := false
+	// Watch its states on a quick loop of its own: the check below is slow (a query and a
+	// read per file), and on a loaded machine the new storage passed through WAIT_SYNC and
+	// SYNCING between two of its rounds.
+	var sawSyncing atomic.Bool
+	watchCtx, stopWatch := context.WithCancel(t.Context())
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for watchCtx.Err() == nil {
+			if st, err := c.Statuses(c.Trackers[0]); err == nil {
+				if s := st[added.Key()]; s == "WAIT_SYNC" || s == "SYNCING" {
+					sawSyncing.Store(true)
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	c.Eventually("the new storage ACTIVE with every file", 120*time.Second, func() error {
 		st, err := c.Statuses(c.Trackers[0])
 		if err != nil {
@@ -159,7 +178,7 @@ func TestNewStorageCatchesUp(t *testing.T) {
 		}
 		status := st[added.Key()]
 		if status == "WAIT_SYNC" || status == "SYNCING" {
-			sawSyncing = true
+			sawSyncing.Store(true)
 		}
 		for id, b := range want {
 			resp, err := tc.QueryFetch(t.Context(), &trackerpb.QueryFileRequest{FileId: id, All: true})
@@ -181,7 +200,9 @@ func TestNewStorageCatchesUp(t *testing.T) {
 		}
 		return converged(c, "group1", want, nil)
 	})
-	if !sawSyncing {
+	stopWatch()
+	<-watched
+	if !sawSyncing.Load() {
 		t.Error("the new storage was never WAIT_SYNC or SYNCING")
 	}
 	for _, s := range c.Storages {

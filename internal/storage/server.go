@@ -24,6 +24,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/allowhosts"
@@ -181,6 +182,9 @@ func New(cfg Config) (*Server, error) {
 		s.log.Warn("grpc stream ended: no data from the client within network_timeout",
 			"method", method, "network_timeout", sc.NetworkTimeout, "stalled_total", s.stalledStreams.Add(1))
 	})))
+	// The SDK pings a connection with calls in flight every 10 s to find a peer that went
+	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
+	opts = append(opts, grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}))
 	s.grpcSrv = grpc.NewServer(opts...)
 	s.trunk, err = trunk.NewNode(trunk.NodeOptions{Store: s.store, StateDir: dataDir, Logger: log.With("component", "trunk")})
 	if err != nil {

@@ -33,10 +33,15 @@ type reporter struct {
 	start    time.Time
 	members  groupMembers
 
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	conns   []*grpc.ClientConn
-	clients []trackerpb.TrackerServiceClient // clients[i] talks to trackers[i]
+	cancel context.CancelFunc // stops the loops: no join or heartbeat starts after it
+	// calls is the context of the joins and heartbeats; cutCalls ends the ones in flight.
+	// Stopping lets them finish first, so that no heartbeat reaches a tracker after the
+	// Leave (which it would take as the node being back).
+	calls    context.Context
+	cutCalls context.CancelFunc
+	wg       sync.WaitGroup
+	conns    []*grpc.ClientConn
+	clients  []trackerpb.TrackerServiceClient // clients[i] talks to trackers[i]
 
 	mu      sync.Mutex
 	joined  map[string]string // tracker address → storage key it answered
@@ -75,6 +80,7 @@ func (s *Server) startReporter() error {
 	sc := s.cfg.Storage
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	r.calls, r.cutCalls = context.WithCancel(context.Background())
 	for _, addr := range r.trackers {
 		conn, err := grpc.NewClient(addr, dialOptions(s.dialCreds, sc.BindAddr, sc.ClientBind, r.backoffCap())...)
 		if err != nil {
@@ -92,14 +98,33 @@ func (s *Server) startReporter() error {
 }
 
 // stopReporter stops the reporting goroutines, tells the trackers that know the node that
-// it is leaving (stop.go; until ctx is done) and closes their connections.
+// it is leaving (stop.go; until ctx is done) and closes their connections. A join or
+// heartbeat in flight may finish first, for up to leaveTimeout, unless ctx is cancelled (a
+// second signal): it would otherwise reach its tracker after the Leave.
 func (s *Server) stopReporter(ctx context.Context) {
 	r := s.reporter
 	if r == nil || r.cancel == nil {
 		return
 	}
 	r.cancel()
-	r.wg.Wait()
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	canceled := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		if ctx.Err() == context.Canceled {
+			close(canceled)
+		}
+	})
+	t := time.NewTimer(leaveTimeout)
+	select {
+	case <-done:
+	case <-t.C:
+	case <-canceled:
+	}
+	t.Stop()
+	stop()
+	r.cutCalls()
+	<-done
 	r.leave(ctx)
 	r.closeConns()
 }
@@ -143,7 +168,7 @@ func (r *reporter) run(ctx context.Context, addr string, cl trackerpb.TrackerSer
 	for ctx.Err() == nil {
 		if key == "" {
 			var err error
-			if key, err = r.join(ctx, cl); err != nil {
+			if key, err = r.join(r.calls, cl); err != nil {
 				if ctx.Err() == nil {
 					log.Warn("joining tracker failed", "err", err, "retry_in", wait)
 					r.setFailed(addr, fmt.Errorf("join: %w", err))
@@ -157,8 +182,11 @@ func (r *reporter) run(ctx context.Context, addr string, cl trackerpb.TrackerSer
 			log.Info("joined tracker", "storage_key", key)
 			r.setJoined(addr, key)
 			wait = r.backoffCap() / 8
+			if ctx.Err() != nil {
+				return
+			}
 		}
-		err := r.heartbeat(ctx, cl, key)
+		err := r.heartbeat(r.calls, cl, key)
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:

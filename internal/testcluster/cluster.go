@@ -19,10 +19,13 @@ import (
 	"github.com/depotfs/depot/proto/trackerpb"
 )
 
-// Fast timers of a test cluster.
+// Fast timers of a test cluster. check_active_interval is 30 heartbeats: on a loaded
+// machine (the race detector, other processes on the cores) a heartbeat of an in-process
+// cluster has been seen to arrive nearly 3 s after the one before, and 1 s made live
+// storages flap OFFLINE (clients then heard "no storage available").
 const (
 	HeartbeatInterval   = 100 * time.Millisecond
-	CheckActiveInterval = time.Second
+	CheckActiveInterval = 3 * time.Second
 	sweepInterval       = 100 * time.Millisecond
 )
 
@@ -126,14 +129,15 @@ func (c *Cluster) Client() *client.Client {
 	return cl
 }
 
-// List asks tracker tr for every group and storage.
+// List asks tracker tr for every group and storage (within 10 s: a loaded machine has
+// taken more than 3).
 func (c *Cluster) List(tr *Tracker) (*trackerpb.ListGroupsResponse, error) {
 	conn, err := grpc.NewClient(tr.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return trackerpb.NewTrackerServiceClient(conn).ListGroups(ctx, &trackerpb.ListGroupsRequest{})
 }

@@ -66,7 +66,7 @@ func TestStoppedStorageGoesOffline(t *testing.T) {
 	down := c.Storages[0] // group1
 	down.Stop()
 	stopped := time.Now()
-	c.Eventually("the stopped storage OFFLINE on every tracker", testcluster.CheckActiveInterval+2*time.Second, func() error {
+	c.Eventually("the stopped storage OFFLINE on every tracker", testcluster.CheckActiveInterval+10*time.Second, func() error {
 		for _, tr := range c.Trackers {
 			st, err := c.Statuses(tr)
 			if err != nil {

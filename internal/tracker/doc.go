@@ -28,11 +28,11 @@
 // Every change of a group or storage is written to the meta DB before the call returns,
 // except a heartbeat that changes nothing but the heartbeat time: that is written once half
 // of check_active_interval has passed since the last write. The round-robin cursors are
-// written every sweep. A restarted tracker loads everything and keeps the saved states: a
-// storage saved ACTIVE stays ACTIVE until the sweep finds its last heartbeat older than
-// check_active_interval, as if the tracker had never stopped, so a restarted tracker answers
-// clients at once. (A live storage's saved heartbeat is at most half the interval old, and
-// its next heartbeat refreshes it.)
+// written every sweep. A restarted tracker loads everything and keeps the saved states, so
+// it answers clients at once: a storage saved ACTIVE stays ACTIVE until it has been silent
+// for check_active_interval counted from the tracker's start (Run), not from its saved last
+// heartbeat: the tracker heard nothing while it was down, and a live storage reconnects
+// after a backoff. The same holds after a sweep that ran very late (the tracker paused).
 //
 // # FastDFS's protocol
 //

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 
 	"github.com/depotfs/depot/internal/admin"
 	"github.com/depotfs/depot/internal/allowhosts"
@@ -114,7 +115,10 @@ func StartNode(cfg NodeConfig) (*Node, error) {
 		srv.Close()
 		return fail(err)
 	}
-	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor())}
+	// The SDK pings a connection with calls in flight every 10 s to find a tracker that went
+	// off the network (client/keepalive.go); gRPC's default policy would close it for that.
+	opts := []grpc.ServerOption{grpc.ConnectionTimeout(tc.ConnectTimeout), grpc.UnaryInterceptor(n.allow.UnaryInterceptor()),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true})}
 	if cert != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cert.ServerConfig("h2"))))
 	}

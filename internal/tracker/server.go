@@ -88,6 +88,10 @@ type Server struct {
 	cursorsDirty bool
 	seen         map[string]uint64    // "group\x00key" → group version of its last answer
 	savedBeat    map[string]time.Time // "group\x00key" → last heartbeat time written to Meta
+	// resumed is when Run last found its sweep late (the process was paused or starved):
+	// heartbeats could not be read before it, so the sweep counts no storage's silence
+	// from earlier than that.
+	resumed time.Time
 }
 
 // New loads the state saved in cfg.Meta and returns a Server.
@@ -164,28 +168,60 @@ func (s *Server) Coordinator() Coordinator { return s.coord }
 func (s *Server) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.CheckInterval)
 	defer t.Stop()
+	last := s.now()
+	// Silence counts from now: a restarted tracker read no heartbeat while it was down, and
+	// the storages' first ones after its restart may wait for their reconnect backoff.
+	// Counting from the saved times marked live storages OFFLINE at the first sweep, and
+	// clients asking this tracker heard "no storage available" until they joined again.
+	s.mu.Lock()
+	s.resumed = last
+	s.mu.Unlock()
 	for {
 		select {
 		case <-ctx.Done():
 			s.saveCursors()
 			return nil
 		case <-t.C:
+			last = s.noteLate(last)
 			s.Sweep()
 			s.AssignTrunkServers(ctx)
 		}
 	}
 }
 
+// noteLate is called at each sweep of Run with the time of the one before. A sweep late by
+// more than half of check_active_interval means this tracker did not run for a while (a
+// paused VM or process, a starved CPU) and read no heartbeat meanwhile: the ones the
+// storages sent are still queued. Counting that time as the storages' silence would mark
+// every one OFFLINE at once, so from now on silence counts only from this moment. (A
+// smaller lateness, however often, changes nothing: a tracker that is merely slow must
+// still mark dead storages OFFLINE.)
+func (s *Server) noteLate(prev time.Time) time.Time {
+	now := s.now()
+	if late := now.Sub(prev) - s.cfg.CheckInterval; late > s.cfg.Tracker.CheckActiveInterval/2 {
+		s.mu.Lock()
+		s.resumed = now
+		s.mu.Unlock()
+		s.log.Warn("tracker sweep ran late: storages' silence counts from now", "late", late)
+	}
+	return now
+}
+
 // Sweep marks OFFLINE every ACTIVE or ONLINE storage whose last heartbeat is at least
-// check_active_interval old, and saves the cursors. Run calls it; tests may too.
+// check_active_interval old (or, when Run found itself late, that long before it resumed),
+// and saves the cursors. Run calls it; tests may too.
 func (s *Server) Sweep() {
 	now := s.now()
 	s.mu.Lock()
 	var changed []meta.Storage
 	for _, g := range s.groups {
 		for _, st := range g.storages {
+			heard := st.LastHeartbeat
+			if s.resumed.After(heard) {
+				heard = s.resumed
+			}
 			if (st.Status == meta.StatusActive || st.Status == meta.StatusOnline) &&
-				now.Sub(st.LastHeartbeat) >= s.cfg.Tracker.CheckActiveInterval {
+				now.Sub(heard) >= s.cfg.Tracker.CheckActiveInterval {
 				st.Status = meta.StatusOffline
 				g.version++
 				changed = append(changed, st.Clone())

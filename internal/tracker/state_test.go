@@ -237,10 +237,12 @@ func TestRunSweepsOnItsOwn(t *testing.T) {
 	done := make(chan error, 1)
 	ctx, cancel := contextWithCancel(t)
 	go func() { done <- e.srv.Run(ctx) }()
+	// Silence counts from Run's start: time passes until it is check_active_interval long.
 	for e.status("group1", a) != "OFFLINE" {
 		if ctx.Err() != nil {
 			t.Fatal("test context ended")
 		}
+		e.clock.Add(100 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -278,6 +280,45 @@ func TestHeartbeatWritesOnlyWhatMatters(t *testing.T) {
 		beat, free := saved()
 		if !beat.Equal(t0.Add(s.wantBeat)) || free != s.wantFree {
 			t.Fatalf("%s: saved beat %v free %d", s.name, beat.Sub(t0), free)
+		}
+	}
+}
+
+// A tracker that did not run for longer than check_active_interval (a paused process, a
+// starved CPU) has read no heartbeat meanwhile, though the storages sent them: its late
+// sweep must not mark them OFFLINE; it counts their silence from when it resumed.
+func TestLateSweepCountsSilenceFromResume(t *testing.T) {
+	e := start(t, nil) // check_active_interval 10 s, sweep every 1 s
+	a := e.active("group1", "127.0.0.2", 900)
+	prev := e.clock.Now()
+	e.clock.Add(11 * time.Second) // no sweep ran for 11 s
+	e.srv.noteLate(prev)
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "ACTIVE" {
+		t.Fatalf("after the tracker resumed: %s; want ACTIVE", got)
+	}
+	e.clock.Add(9 * time.Second)
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "ACTIVE" {
+		t.Fatalf("9 s after the tracker resumed: %s; want ACTIVE", got)
+	}
+	e.clock.Add(time.Second) // silent for check_active_interval since the tracker resumed
+	e.srv.Sweep()
+	if got := e.status("group1", a); got != "OFFLINE" {
+		t.Fatalf("10 s after the tracker resumed with no heartbeat: %s; want OFFLINE", got)
+	}
+	// Sweeps on time, or late by less than half the interval however often, change
+	// nothing of the rule.
+	for _, gap := range []time.Duration{time.Second, 5 * time.Second} {
+		b := e.active("group1", "127.0.0.3", 900)
+		for range 10 * time.Second / gap {
+			prev = e.clock.Now()
+			e.clock.Add(gap)
+			e.srv.noteLate(prev)
+		}
+		e.srv.Sweep()
+		if got := e.status("group1", b); got != "OFFLINE" {
+			t.Fatalf("10 s without a heartbeat, sweeps %v apart: %s; want OFFLINE", gap, got)
 		}
 	}
 }
