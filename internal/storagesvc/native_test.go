@@ -309,6 +309,13 @@ func TestNativeErrorStatuses(t *testing.T) {
 	c := fdfstest.Dial(t, e.addr)
 	name := upload(t, c, 11, "bin", []byte("x"))
 	other := append(fdfstest.Pad("group2", 16), name...)
+	// The same name with the last character before ".bin" changed: a well-formed ID of no file.
+	last := name[len(name)-5]
+	swap := byte('1')
+	if last == swap {
+		swap = '2'
+	}
+	missing := name[:len(name)-5] + string(swap) + ".bin"
 	for _, tc := range []struct {
 		what   string
 		cmd    byte
@@ -321,7 +328,7 @@ func TestNativeErrorStatuses(t *testing.T) {
 		{"another group", 12, [][]byte{other}, 22},
 		{"malformed name", 15, [][]byte{gn("M00/zz")}, 22},
 		{"no name", 12, [][]byte{fdfstest.Pad("group1", 16)}, 22},
-		{"missing file", 22, [][]byte{gn(strings.Replace(name, "M00/", "M00/", 1)[:len(name)-5] + "1.bin")}, 2},
+		{"missing file", 22, [][]byte{gn(missing)}, 2},
 		{"upload size mismatch", 11, [][]byte{{0xFF}, fdfstest.I64(5), fdfstest.Pad("txt", 6), []byte("abc")}, 22},
 		{"bad extension", 11, [][]byte{{0xFF}, fdfstest.I64(1), []byte("a/b\x00\x00\x00"), []byte("z")}, 22},
 		{"store path out of range", 11, [][]byte{{7}, fdfstest.I64(1), fdfstest.Pad("txt", 6), []byte("z")}, 22},
