@@ -230,7 +230,7 @@ func renumber(t *testing.T, dir string, id fileid.ID) fileid.ID {
 	h := wantTrunkHeader(nid, slot)
 	h.Type = trunkRegular
 	b := make([]byte, trunkHeaderSize)
-	h.encode(b)
+	h.Encode(b)
 	if _, err := f.WriteAt(b, 0); err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,11 @@ func TestTrunkHeaderVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := decodeTrunkHeader(b)
+	h, err := DecodeTrunkHeader(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := trunkHeader{Type: 'F', Alloc: 1024, Size: 1000, CRC32: 0x82684d11, MTime: 1795426361, Ext: [7]byte{'2', '9', '5', '.', 'b', 'i', 'n'}}
+	want := TrunkHeader{Type: 'F', Alloc: 1024, Size: 1000, CRC32: 0x82684d11, MTime: 1795426361, Ext: [7]byte{'2', '9', '5', '.', 'b', 'i', 'n'}}
 	if h != want {
 		t.Errorf("decoded %+v, want %+v", h, want)
 	}
@@ -34,7 +34,7 @@ func TestTrunkHeaderVector(t *testing.T) {
 		t.Errorf("checkTrunkHeader = %c, %v", typ, err)
 	}
 	var out [trunkHeaderSize]byte
-	h.encode(out[:])
+	h.Encode(out[:])
 	if !bytes.Equal(out[:], b) {
 		t.Errorf("encode = %x, want %x", out, b)
 	}
@@ -45,7 +45,7 @@ func TestTrunkHeaderVector(t *testing.T) {
 			t.Errorf("header with byte %d changed passes", i)
 		}
 	}
-	if _, err := decodeTrunkHeader(b[:23]); err == nil {
+	if _, err := DecodeTrunkHeader(b[:23]); err == nil {
 		t.Error("23-byte header decodes")
 	}
 }
@@ -58,7 +58,7 @@ func FuzzTrunkHeader(f *testing.F) {
 	id := mustParse(f, fixtureFiles[4].id)
 	slot, _ := id.Trunk()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := decodeTrunkHeader(b)
+		h, err := DecodeTrunkHeader(b)
 		if err != nil {
 			if len(b) >= trunkHeaderSize {
 				t.Fatalf("decode of %d bytes failed: %v", len(b), err)
@@ -66,7 +66,7 @@ func FuzzTrunkHeader(f *testing.F) {
 			return
 		}
 		var out [trunkHeaderSize]byte
-		h.encode(out[:])
+		h.Encode(out[:])
 		if !bytes.Equal(out[:], b[:trunkHeaderSize]) {
 			t.Fatalf("encode(decode(%x)) = %x", b[:trunkHeaderSize], out)
 		}

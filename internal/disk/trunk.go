@@ -22,9 +22,10 @@ const (
 // maxLinkTarget bounds the content of a link slot (a remote file name).
 const maxLinkTarget = 256
 
-// trunkHeader is the 24-byte slot header: type, allocated size (header included), file size,
-// crc32, mtime and the 7-char formatted extension; integers big-endian.
-type trunkHeader struct {
+// TrunkHeader is the 24-byte slot header: type, allocated size (header included), file size,
+// crc32, mtime and the 7-char formatted extension; integers big-endian. internal/trunk, which
+// allocates slots, uses it too.
+type TrunkHeader struct {
 	Type  byte
 	Alloc uint32
 	Size  uint32
@@ -33,12 +34,12 @@ type trunkHeader struct {
 	Ext   [7]byte
 }
 
-// decodeTrunkHeader reads a header from the first 24 bytes of b.
-func decodeTrunkHeader(b []byte) (trunkHeader, error) {
+// DecodeTrunkHeader reads a header from the first 24 bytes of b (ErrInvalid when shorter).
+func DecodeTrunkHeader(b []byte) (TrunkHeader, error) {
 	if len(b) < trunkHeaderSize {
-		return trunkHeader{}, fmt.Errorf("disk: trunk header of %d bytes: %w", len(b), ErrInvalid)
+		return TrunkHeader{}, fmt.Errorf("disk: trunk header of %d bytes: %w", len(b), ErrInvalid)
 	}
-	h := trunkHeader{
+	h := TrunkHeader{
 		Type:  b[0],
 		Alloc: binary.BigEndian.Uint32(b[1:]),
 		Size:  binary.BigEndian.Uint32(b[5:]),
@@ -49,8 +50,8 @@ func decodeTrunkHeader(b []byte) (trunkHeader, error) {
 	return h, nil
 }
 
-// encode writes h into the first 24 bytes of b.
-func (h *trunkHeader) encode(b []byte) {
+// Encode writes h into the first 24 bytes of b.
+func (h *TrunkHeader) Encode(b []byte) {
 	_ = b[trunkHeaderSize-1]
 	b[0] = h.Type
 	binary.BigEndian.PutUint32(b[1:], h.Alloc)
@@ -61,9 +62,9 @@ func (h *trunkHeader) encode(b []byte) {
 }
 
 // wantTrunkHeader is the header the name of a trunk ID promises.
-func wantTrunkHeader(id fileid.ID, slot fileid.TrunkSlot) trunkHeader {
+func wantTrunkHeader(id fileid.ID, slot fileid.TrunkSlot) TrunkHeader {
 	size, _ := id.Size()
-	h := trunkHeader{
+	h := TrunkHeader{
 		Alloc: slot.Size,
 		Size:  uint32(size),
 		CRC32: id.CRC32(),
@@ -77,7 +78,7 @@ func wantTrunkHeader(id fileid.ID, slot fileid.TrunkSlot) trunkHeader {
 // checkTrunkHeader verifies a slot header against the ID, as FastDFS does: a regular or link
 // slot whose every field equals what the name says. It returns the slot type.
 func checkTrunkHeader(b []byte, id fileid.ID, slot fileid.TrunkSlot) (byte, error) {
-	h, err := decodeTrunkHeader(b)
+	h, err := DecodeTrunkHeader(b)
 	if err != nil {
 		return 0, err
 	}

@@ -27,7 +27,7 @@ func writeSlot(t *testing.T, trunk string, typ byte, off, alloc uint32, content 
 	h := wantTrunkHeader(id, slot)
 	h.Type = typ
 	b := make([]byte, trunkHeaderSize+len(content))
-	h.encode(b)
+	h.Encode(b)
 	copy(b[trunkHeaderSize:], content)
 	f, err := os.OpenFile(trunk, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

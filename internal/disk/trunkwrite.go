@@ -160,7 +160,7 @@ func (s *Store) writeSlot(id fileid.ID, data []byte) error {
 	h := wantTrunkHeader(id, slot)
 	h.Type = trunkRegular
 	var hdr [trunkHeaderSize]byte
-	h.encode(hdr[:])
+	h.Encode(hdr[:])
 	mu.Lock()
 	_, err = f.WriteAt(hdr[:], int64(slot.Offset))
 	mu.Unlock()

@@ -1,10 +1,9 @@
 package trunk
 
 import (
-	"encoding/binary"
-	"fmt"
 	"hash/crc32"
 
+	"github.com/depotfs/depot/internal/disk"
 	"github.com/depotfs/depot/internal/fileid"
 )
 
@@ -18,43 +17,11 @@ const (
 	TypeLink    = 'L'
 )
 
-// Header is the 24-byte slot header: type, allocated size (header included), file size,
-// crc32, mtime and the 7-char formatted extension; integers big-endian.
-type Header struct {
-	Type  byte
-	Alloc uint32
-	Size  uint32
-	CRC32 uint32
-	MTime uint32
-	Ext   [7]byte
-}
+// Header is the 24-byte slot header, as the store reads it (disk.TrunkHeader).
+type Header = disk.TrunkHeader
 
 // DecodeHeader reads a header from the first 24 bytes of b.
-func DecodeHeader(b []byte) (Header, error) {
-	if len(b) < HeaderSize {
-		return Header{}, fmt.Errorf("trunk: slot header of %d bytes, want %d", len(b), HeaderSize)
-	}
-	h := Header{
-		Type:  b[0],
-		Alloc: binary.BigEndian.Uint32(b[1:]),
-		Size:  binary.BigEndian.Uint32(b[5:]),
-		CRC32: binary.BigEndian.Uint32(b[9:]),
-		MTime: binary.BigEndian.Uint32(b[13:]),
-	}
-	copy(h.Ext[:], b[17:24])
-	return h, nil
-}
-
-// Encode writes h into the first 24 bytes of b.
-func (h *Header) Encode(b []byte) {
-	_ = b[HeaderSize-1]
-	b[0] = h.Type
-	binary.BigEndian.PutUint32(b[1:], h.Alloc)
-	binary.BigEndian.PutUint32(b[5:], h.Size)
-	binary.BigEndian.PutUint32(b[9:], h.CRC32)
-	binary.BigEndian.PutUint32(b[13:], h.MTime)
-	copy(b[17:24], h.Ext[:])
-}
+func DecodeHeader(b []byte) (Header, error) { return disk.DecodeTrunkHeader(b) }
 
 // HeaderOf is the header the name of a trunk ID promises (type F).
 func HeaderOf(id fileid.ID) (Header, bool) {
@@ -72,7 +39,7 @@ func HeaderOf(id fileid.ID) (Header, bool) {
 // plausible reports whether h, found at off in a trunk file of fileSize bytes, can be the
 // header of a live slot: a known type, a file that fits its slot, a slot inside the file and
 // an extension of the characters a formatted extension has.
-func (h *Header) plausible(off, fileSize int64) bool {
+func plausible(h *Header, off, fileSize int64) bool {
 	if h.Type != TypeRegular && h.Type != TypeLink {
 		return false
 	}
@@ -88,6 +55,6 @@ func (h *Header) plausible(off, fileSize int64) bool {
 }
 
 // crcOK reports whether data (the slot's file bytes) has the header's crc32.
-func (h *Header) crcOK(data []byte) bool {
+func crcOK(h *Header, data []byte) bool {
 	return crc32.ChecksumIEEE(data) == h.CRC32
 }

@@ -113,7 +113,7 @@ func scanFile(name string, fi *FileInfo, out *ScanResult) error {
 		}
 		pos := off + int64(i)
 		h, _ := DecodeHeader(buf[i:])
-		if !h.plausible(pos, fi.Size) {
+		if !plausible(&h, pos, fi.Size) {
 			off = pos + 1
 			continue
 		}
@@ -125,7 +125,7 @@ func scanFile(name string, fi *FileInfo, out *ScanResult) error {
 			return fmt.Errorf("trunk: scan %s: slot at %d: %w", name, pos, err)
 		}
 		e := Entry{Loc: Loc{Path: fi.Path, Dir1: fi.Dir1, Dir2: fi.Dir2, File: fi.ID, Offset: uint32(pos), Size: h.Alloc}, Header: h}
-		if h.Type == TypeRegular && !h.crcOK(data) {
+		if h.Type == TypeRegular && !crcOK(&h, data) {
 			e.Torn = true
 			out.Slots = append(out.Slots, e)
 			off = pos + 1
