@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -40,6 +41,12 @@ type pairSpec struct {
 	// accounting marks the rows that compare Depot with download accounting on and off: the
 	// report gives them their own section too.
 	accounting bool
+	// together runs the two sides at the same time, each round, instead of one after the
+	// other: both servers pinned to CPU 0 share it, and both wrk to CPU 1. With the CPU split
+	// evenly, the ratio of their rates is the inverse ratio of their cost per request, and a
+	// change in the machine's speed over the run (other work, a neighbour on the host) hits
+	// both sides alike. Only for two Depot servers (nginx's workers are pinned apart).
+	together bool
 }
 
 type pairResult struct {
@@ -78,11 +85,15 @@ func (p pairResult) ratio() float64 {
 	return p.a.reqs / p.b.reqs
 }
 
-// runPair runs wrk against a and b alternately, o.rounds runs of o.dur/o.rounds each.
+// runPair runs wrk against a and b alternately (or at the same time, p.together), o.rounds
+// runs of o.dur/o.rounds each.
 func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResult, error) {
 	res := pairResult{spec: p, pinned: pinned}
 	var as, bs []result
 	half := max((o.dur / time.Duration(o.rounds)).Truncate(time.Second), time.Second) // wrk takes whole seconds
+	if p.together {
+		return runTogether(ctx, o, p, half, pinned)
+	}
 	for round := range o.rounds {
 		for _, side := range []struct {
 			s    *server
@@ -90,7 +101,7 @@ func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResul
 			out  *[]result
 		}{{p.a, p.aPath, &as}, {p.b, p.bPath, &bs}} {
 			raw := filepath.Join(o.raw, slug(p.label)+"--"+slug(side.s.name)+".txt")
-			r, err := drive(ctx, o, half, side.s, side.path, raw, pinned, round == 0)
+			r, err := drive(ctx, o, half, side.s, side.path, raw, pinned, round == 0, round == 0)
 			if err != nil {
 				return res, err
 			}
@@ -99,6 +110,39 @@ func runPair(ctx context.Context, o options, p pairSpec, pinned bool) (pairResul
 	}
 	res.a, res.b = mean(as), mean(bs)
 	fmt.Fprintf(os.Stderr, "bench: %-60s %9.0f %9.0f req/s  ratio %.2f\n", p.label, res.a.reqs, res.b.reqs, res.ratio())
+	return res, nil
+}
+
+// runTogether is runPair for p.together: each round drives both sides at once.
+func runTogether(ctx context.Context, o options, p pairSpec, dur time.Duration, pinned bool) (pairResult, error) {
+	res := pairResult{spec: p, pinned: pinned}
+	for _, side := range []struct {
+		s    *server
+		path string
+	}{{p.a, p.aPath}, {p.b, p.bPath}} {
+		if err := warm(ctx, side.s, side.path); err != nil {
+			return res, err
+		}
+	}
+	var as, bs []result
+	for round := range o.rounds {
+		var ra, rb result
+		var ea, eb error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rb, eb = drive(ctx, o, dur, p.b, p.bPath, filepath.Join(o.raw, slug(p.label)+"--"+slug(p.b.name)+".txt"), pinned, false, round == 0)
+		}()
+		ra, ea = drive(ctx, o, dur, p.a, p.aPath, filepath.Join(o.raw, slug(p.label)+"--"+slug(p.a.name)+".txt"), pinned, false, round == 0)
+		<-done
+		if err := errors.Join(ea, eb); err != nil {
+			return res, err
+		}
+		as, bs = append(as, ra), append(bs, rb)
+		fmt.Fprintf(os.Stderr, "bench: %-60s round %d: %9.0f %9.0f req/s  ratio %.3f\n", p.label, round+1, ra.reqs, rb.reqs, ra.reqs/max(rb.reqs, 1))
+	}
+	res.a, res.b = mean(as), mean(bs)
+	fmt.Fprintf(os.Stderr, "bench: %-60s %9.0f %9.0f req/s  ratio %.3f\n", p.label, res.a.reqs, res.b.reqs, res.ratio())
 	return res, nil
 }
 
@@ -146,13 +190,23 @@ func slug(s string) string {
 	return strings.TrimSuffix(b.String(), "-")
 }
 
-// drive runs wrk against s for path, saves the raw output, and parses it.
-func drive(ctx context.Context, o options, dur time.Duration, s *server, path, rawFile string, pinned, warm bool) (result, error) {
+// warm warms the page cache for path on s and checks that it answers 2xx.
+func warm(ctx context.Context, s *server, path string) error {
 	url := "http://" + s.addr + path
-	if warm { // warm the page cache and check the URL answers 2xx
-		out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url).CombinedOutput()
-		if err != nil || bytes.Contains(out, []byte("Non-2xx")) {
-			return result{}, fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
+	out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c1", "-d1s", url).CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("Non-2xx")) {
+		return fmt.Errorf("%s %s does not answer 2xx: %v\n%s", s.name, url, err, out)
+	}
+	return nil
+}
+
+// drive runs wrk against s for path (after warm, when set), saves the raw output (starting
+// the file afresh when first), and parses it.
+func drive(ctx context.Context, o options, dur time.Duration, s *server, path, rawFile string, pinned, warmUp, first bool) (result, error) {
+	url := "http://" + s.addr + path
+	if warmUp {
+		if err := warm(ctx, s, path); err != nil {
+			return result{}, err
 		}
 	}
 	args := []string{"wrk", "-t1", "-c" + strconv.Itoa(o.conns), "-d" + strconv.Itoa(int(dur/time.Second)) + "s", "--timeout", "60s", "--latency", url}
@@ -167,7 +221,7 @@ func drive(ctx context.Context, o options, dur time.Duration, s *server, path, r
 	out, err := exec.CommandContext(rctx, args[0], args[1:]...).CombinedOutput()
 	cpu1 := s.cpu()
 	cmdline := strings.Join(args, " ")
-	if werr := appendRaw(rawFile, append([]byte("$ "+cmdline+"\n"), out...), warm); werr != nil {
+	if werr := appendRaw(rawFile, append([]byte("$ "+cmdline+"\n"), out...), first); werr != nil {
 		return result{}, werr
 	}
 	if err != nil {

@@ -47,10 +47,12 @@ import (
 type options struct {
 	n, rate, batch  int
 	fastDur, settle time.Duration
+	rounds          int
 	timeout         time.Duration
 	out, profile    string
-	sndbuf, lowat   int // bench/server -sndbuf, -notsent-lowat (0 = not set)
-	slowNice        int // nice value of the slow-download process (-1 = in the soak process)
+	sndbuf, lowat   int  // bench/server -sndbuf, -notsent-lowat (0 = not set)
+	slowNice        int  // nice value of the slow-download process (-1 = in the soak process)
+	slowIdle        bool // run the slow-download process under SCHED_IDLE as well (chrt --idle)
 }
 
 func main() {
@@ -68,11 +70,13 @@ func run(args []string) error {
 	flags.IntVar(&o.batch, "batch", 500, "slow downloads opened at a time while ramping up")
 	flags.DurationVar(&o.fastDur, "fast-dur", 10*time.Second, "how long each fast-client measurement lasts")
 	flags.DurationVar(&o.settle, "settle", 10*time.Second, "wait after the ramp before sampling (CPU use with the slow downloads alone is measured over it)")
-	flags.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound on the whole run")
+	flags.DurationVar(&o.timeout, "timeout", 6*time.Minute, "bound on the whole run")
+	flags.IntVar(&o.rounds, "rounds", 5, "rounds of alone / beside the slow downloads / alone (each round after the first opens them afresh); the target is checked on the median round")
 	flags.IntVar(&o.sndbuf, "sndbuf", 0, "bench/server -sndbuf: SO_SNDBUF of every server connection (0 = the kernel's autotuning)")
 	flags.IntVar(&o.lowat, "notsent-lowat", 0, "bench/server -notsent-lowat: TCP_NOTSENT_LOWAT of every server connection (0 = fastsrv's default, 16 KiB; -1 = the kernel's, no limit)")
 	flags.StringVar(&o.profile, "profile", "", "save the server's CPU profile of each fast-client run, and its heap profile and goroutine summary with the slow downloads open, into this directory")
 	flags.IntVar(&o.slowNice, "slow-nice", 19, "run the slow downloads in a child process under nice -n this (they stand in for remote clients); -1 = in the soak process itself")
+	flags.BoolVar(&o.slowIdle, "slow-idle", true, "with -slow-nice: run the slow-download process under the SCHED_IDLE policy too (chrt --idle 0), so that it runs only on CPU time nothing else wants")
 	var child struct {
 		on         bool
 		addr, path string
@@ -90,8 +94,8 @@ func run(args []string) error {
 	if o.slowNice > 19 {
 		return fmt.Errorf("-slow-nice %d: want -1 (in this process) or a nice value up to 19", o.slowNice)
 	}
-	if o.n < 1 || o.batch < 1 || o.rate < minRate || o.fastDur < time.Second {
-		return fmt.Errorf("want -n >= 1, -batch >= 1, -rate >= %d, -fast-dur >= 1s", minRate)
+	if o.n < 1 || o.batch < 1 || o.rate < minRate || o.fastDur < time.Second || o.rounds < 1 {
+		return fmt.Errorf("want -n >= 1, -batch >= 1, -rate >= %d, -fast-dur >= 1s, -rounds >= 1", minRate)
 	}
 	// The soak holds a socket per slow download; the server a socket, and the file while the
 	// download's bytes are not all in the socket's send buffer. Raising the hard limit needs
@@ -147,14 +151,74 @@ func soak(ctx context.Context, o options, nofile uint64) (result, error) {
 	res.idle = srv.sample(ctx)
 	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate)
 	if o.slowNice >= 0 {
-		if slow, err = startSlowProc(srv.addr, slowPath, o.rate, o.slowNice); err != nil {
+		if slow, err = startSlowProc(srv.addr, slowPath, o.rate, o.slowNice, o.slowIdle); err != nil {
 			return res, err
 		}
 	}
 	srv.slowPid = slow.pid()
-	err = measure(ctx, o, srv, slow, fastPath, &res)
+	if err = measure(ctx, o, srv, slow, fastPath, &res); err != nil {
+		res.load1 = benchenv.LoadAvg()
+		return res, err
+	}
+	res.rounds = append(res.rounds, round{alone: res.fastAlone, beside: res.fastDuring, after: res.fastAfter})
+	for i := 1; i < o.rounds; i++ {
+		rd, err := again(ctx, o, srv, slowPath, fastPath, res.rounds[i-1].after, res.before.goroutines)
+		if err != nil {
+			res.load1 = benchenv.LoadAvg()
+			return res, fmt.Errorf("round %d: %w", i+1, err)
+		}
+		res.rounds = append(res.rounds, rd)
+	}
 	res.load1 = benchenv.LoadAvg()
-	return res, err
+	return res, nil
+}
+
+// again is one more round after the first: the slow downloads opened afresh, the fast client
+// beside them, and alone once they are closed. Its alone-before is the last round's after.
+func again(ctx context.Context, o options, srv *server, slowPath, fastPath string, before float64, goroutines int) (round, error) {
+	rd := round{alone: before}
+	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate)
+	if o.slowNice >= 0 {
+		p, err := startSlowProc(srv.addr, slowPath, o.rate, o.slowNice, o.slowIdle)
+		if err != nil {
+			return rd, err
+		}
+		slow = p
+	}
+	defer slow.close()
+	srv.slowPid = slow.pid()
+	if err := slow.open(ctx, o.n, o.batch); err != nil {
+		return rd, err
+	}
+	if err := sleep(ctx, min(o.settle, 2*time.Second)); err != nil {
+		return rd, err
+	}
+	var err error
+	if rd.beside, _, err = fast(ctx, o, srv, fastPath, "beside"); err != nil {
+		return rd, fmt.Errorf("fast client beside the slow downloads: %w", err)
+	}
+	if st := slow.stats(); st.reading != int64(o.n) {
+		return rd, fmt.Errorf("%d of %d slow downloads reading (%d failed, %d finished; first failure: %v)", st.reading, o.n, st.failed, st.finished, st.err)
+	}
+	slow.close()
+	if err := settleDown(ctx, srv, goroutines); err != nil {
+		return rd, err
+	}
+	if rd.after, _, err = fast(ctx, o, srv, fastPath, "after"); err != nil {
+		return rd, fmt.Errorf("fast client alone, after: %w", err)
+	}
+	logf("round: alone %.0f, beside %.0f, alone %.0f MiB/s; ratio %.3f", rd.alone/(1<<20), rd.beside/(1<<20), rd.after/(1<<20), rd.ratio())
+	return rd, nil
+}
+
+// settleDown waits (up to 10 s) until the server let the closed slow downloads go.
+func settleDown(ctx context.Context, srv *server, goroutines int) error {
+	for deadline := time.Now().Add(10 * time.Second); srv.goroutines(ctx) > goroutines+10 && time.Now().Before(deadline); {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // serverFlags are the bench/server flags for -sndbuf and -notsent-lowat.
@@ -196,10 +260,8 @@ func measure(ctx context.Context, o options, srv *server, slow slowDownloads, fa
 	logf("fast client beside them: %.0f MiB/s; %d of %d slow downloads still reading", res.fastDuring/(1<<20), res.reading, o.n)
 	// Alone again once the server has let the slow downloads go: the two alone runs bracket
 	// the one beside them, so that a change in other work on the machine shows.
-	for deadline := time.Now().Add(10 * time.Second); srv.goroutines(ctx) > res.before.goroutines+10 && time.Now().Before(deadline); {
-		if err := sleep(ctx, 100*time.Millisecond); err != nil {
-			return err
-		}
+	if err := settleDown(ctx, srv, res.before.goroutines); err != nil {
+		return err
 	}
 	if res.fastAfter, res.cpuAfter, err = fast(ctx, o, srv, fastPath, "after"); err != nil {
 		return fmt.Errorf("fast client alone, after: %w", err)

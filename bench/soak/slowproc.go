@@ -53,13 +53,19 @@ type slowProc struct {
 	done bool
 }
 
-func startSlowProc(addr, path string, rate, nice int) (*slowProc, error) {
+func startSlowProc(addr, path string, rate, nice int, idle bool) (*slowProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command("nice", "-n", strconv.Itoa(nice), exe, "-slow-child", "-slow-addr", addr, "-slow-path", path,
-		"-rate", strconv.Itoa(rate))
+	args := []string{"nice", "-n", strconv.Itoa(nice), exe, "-slow-child", "-slow-addr", addr, "-slow-path", path,
+		"-rate", strconv.Itoa(rate)}
+	if idle {
+		// SCHED_IDLE (inherited by every thread the child starts): it runs only when a CPU
+		// would otherwise be idle, where nice 19 still takes a share of a busy CPU.
+		args = append([]string{"chrt", "--idle", "0"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
