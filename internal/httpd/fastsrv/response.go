@@ -232,6 +232,16 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			w.c.srv.bodies.copied.Add(1)
 			return int64(n), err
 		}
+		if w.c.rc != nil {
+			if err := w.flushMore(); err != nil {
+				return 0, err
+			}
+			w.c.srv.bodies.sendfile.Add(1)
+			w.release() // a slow client may take long: the buffer goes back meanwhile
+			n, err := w.c.sendfile(f, lr)
+			w.sent += n
+			return n, w.setErr(err)
+		}
 		if rf, ok := w.c.nc.(io.ReaderFrom); ok {
 			if err := w.flushMore(); err != nil {
 				return 0, err
