@@ -3,7 +3,7 @@
 // inodes and disk space the files take. Run it from the repository root, bounded by -n:
 //
 //	go run ./bench/trunk -n 100000 -size 4096 -c 8
-//	go run ./bench/trunk -n 1000000 -size 4096 -c 8   # the full size of docs/benchmarks.md
+//	go run ./bench/trunk -n 1000000 -size 4096 -c 16  # the full size of docs/benchmarks.md
 //
 // Each mode writes -n files of -size random bytes with -c concurrent writers into a fresh
 // store path under -dir (each file durable before the next step: the normal path fsyncs the
