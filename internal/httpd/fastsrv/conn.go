@@ -35,13 +35,13 @@ type conn struct {
 	wpend   []byte  // what writeRaw has still to send
 	wflags  uintptr // send(2) flags for writeRaw (MSG_MORE before a sendfile body)
 	werr    error
+	state   atomic.Int32
 
 	// sendfile state (sendfile.go), owned by the connection's goroutine.
 	sendfileFn func(fd uintptr) bool // c.sendfileRaw, made on first use
 	sfIn       int                   // the file's descriptor
 	sfLeft     int64                 // bytes still to send
 	sfSent     int64                 // bytes sent by this call
-	state      atomic.Int32
 
 	rbuf *[]byte // nil while idle; unread request bytes are (*rbuf)[r:w]
 	r, w int

@@ -19,8 +19,9 @@
 //   - The response header is formatted into the write buffer. A body read from an *os.File
 //     through an *io.LimitedReader (what io.CopyN(w, f, n) hands to ReadFrom) is read into the
 //     same buffer when it is at most Config.CopyBelow bytes, and header and body leave in one
-//     send(2); a larger body follows the header with sendfile(2) (the connection's ReadFrom),
-//     so big files are never copied through user space. The header is then sent with MSG_MORE,
+//     send(2); a larger body follows the header with sendfile(2) (fastsrv's own loop on the
+//     raw socket, sendfile.go, which pushes the segments the kernel holds back before it waits
+//     on a full socket), so big files are never copied through user space. The header is then sent with MSG_MORE,
 //     so that it leaves in the body's first segment instead of a packet of its own. Measured on
 //     loopback: a 4 KiB download costs the server 13.7 µs of CPU in one send against 18.1 µs
 //     with sendfile; a 1 MiB one runs at about 1.6 times the requests per second with MSG_MORE.
