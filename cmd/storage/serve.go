@@ -11,13 +11,14 @@ import (
 	"syscall"
 
 	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/shutdown"
 	"github.com/depotfs/depot/internal/storage"
 )
 
 type nodeAddrs struct{ GRPC, HTTP string }
 
 // serve loads the config files, starts the node and serves until ctx is done or SIGTERM or
-// SIGINT comes: then it stops the node (stop), a second signal cutting the wait short.
+// SIGINT comes: then it stops the node (shutdown.Stop), a second signal cutting the wait short.
 // SIGHUP rereads the config files (reloader), SIGUSR1 reopens the log files.
 func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, ready func(nodeAddrs)) error {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
@@ -74,35 +75,9 @@ func serve(ctx context.Context, confPath, modPath string, stderr io.Writer, read
 		case <-hup:
 			rl.reload()
 		case <-term:
-			return stop(node, term, 1, log)
+			return shutdown.Stop(node, "storage node", term, 1, log)
 		case <-ctx.Done():
-			return stop(node, term, 0, log)
-		}
-	}
-}
-
-// stop shuts the node down with stop_timeout as the deadline for the requests in flight. The
-// signal that asked for the stop may also be waiting in term (it cancels ctx too); signals is
-// how many were counted already. The second one cuts the wait short.
-func stop(node *storage.Server, term <-chan os.Signal, signals int, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), node.StopTimeout())
-	defer cancel()
-	log.Info("stopping; a second SIGTERM or SIGINT stops at once", "stop_timeout", node.StopTimeout())
-	done := make(chan error, 1)
-	go func() { done <- node.Shutdown(ctx) }()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				return err
-			}
-			log.Info("storage node stopped")
-			return nil
-		case sig := <-term:
-			if signals++; signals >= 2 {
-				log.Warn("second signal: closing the connections of the requests in flight now", "signal", sig.String())
-				cancel()
-			}
+			return shutdown.Stop(node, "storage node", term, 0, log)
 		}
 	}
 }

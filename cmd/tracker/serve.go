@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/depotfs/depot/internal/conf"
+	"github.com/depotfs/depot/internal/shutdown"
 	"github.com/depotfs/depot/internal/tracker"
 	"github.com/depotfs/depot/proto/trackerpb"
 )
@@ -20,7 +21,7 @@ const metaFile = tracker.MetaFile
 type listening struct{ GRPC, Gossip, Raft string }
 
 // serve loads tracker.conf, starts the tracker and blocks until ctx is done or SIGTERM or
-// SIGINT comes: then it stops the node (stop), a second signal cutting the wait short. SIGHUP
+// SIGINT comes: then it stops the node (shutdown.Stop), a second signal cutting the wait short. SIGHUP
 // rereads tracker.conf and applies log_level and allow_hosts (reload).
 func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(listening)) error {
 	boot := slog.New(slog.NewTextHandler(stderr, nil))
@@ -66,37 +67,11 @@ func serve(ctx context.Context, confPath string, stderr io.Writer, ready func(li
 			done = true
 		}
 	}
-	cerr := stop(node, term, signals, log)
+	cerr := shutdown.Stop(node, "tracker", term, signals, log)
 	if err != nil {
 		return err
 	}
 	return cerr
-}
-
-// stop shuts the node down with stop_timeout as the deadline for the calls in flight. The
-// signal that asked for the stop may also be waiting in term (the command's context sees it
-// too); signals is how many were counted already. The second one cuts the wait short.
-func stop(node *tracker.Node, term <-chan os.Signal, signals int, log *slog.Logger) error {
-	ctx, cancel := context.WithTimeout(context.Background(), node.StopTimeout())
-	defer cancel()
-	log.Info("stopping; a second SIGTERM or SIGINT stops at once", "stop_timeout", node.StopTimeout())
-	done := make(chan error, 1)
-	go func() { done <- node.Shutdown(ctx) }()
-	for {
-		select {
-		case err := <-done:
-			if err != nil {
-				return err
-			}
-			log.Info("tracker stopped")
-			return nil
-		case sig := <-term:
-			if signals++; signals >= 2 {
-				log.Warn("second signal: closing the connections of the calls in flight now", "signal", sig.String())
-				cancel()
-			}
-		}
-	}
 }
 
 // reload rereads tracker.conf: a file that does not load, or an allow_hosts the node refuses
