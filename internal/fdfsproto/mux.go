@@ -3,9 +3,11 @@ package fdfsproto
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +34,21 @@ type Mux struct {
 	closed  bool
 	wg      sync.WaitGroup
 	done    chan struct{}
+}
+
+// Listeners splits a node's gRPC listener ln for FastDFS's protocol: with port 0 both share
+// ln through a Mux (returned, for the node to close), otherwise the protocol gets a listener
+// of its own on bindAddr:port and ln stays gRPC's. It returns the native and the gRPC listener.
+func Listeners(ln net.Listener, bindAddr string, port int, timeout time.Duration, log *slog.Logger) (native, grpc net.Listener, mux *Mux, err error) {
+	if port == 0 {
+		mux = NewMux(ln, timeout, log.With("component", "mux"))
+		return mux.Native(), mux.GRPC(), mux, nil
+	}
+	native, err = net.Listen("tcp", net.JoinHostPort(bindAddr, strconv.Itoa(port)))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("fdfs listener (native_port %d): %w", port, err)
+	}
+	return native, ln, nil, nil
 }
 
 // NewMux starts sorting ln's connections. timeout bounds the wait for the first bytes

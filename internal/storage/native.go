@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 
 	"github.com/depotfs/depot/internal/fdfsproto"
 )
@@ -23,17 +22,11 @@ func (s *Server) listenNative(ln net.Listener) (net.Listener, error) {
 		NetworkTimeout: sc.NetworkTimeout,
 		Logger:         s.log.With("component", "fdfs"),
 	})
-	grpcLn := ln
-	if sc.NativePort == 0 {
-		s.mux = fdfsproto.NewMux(ln, sc.NetworkTimeout, s.log.With("component", "mux"))
-		s.nativeLn, grpcLn = s.mux.Native(), s.mux.GRPC()
-	} else {
-		nl, err := net.Listen("tcp", net.JoinHostPort(sc.BindAddr, strconv.Itoa(sc.NativePort)))
-		if err != nil {
-			return nil, fmt.Errorf("fdfs listener (native_port %d): %w", sc.NativePort, err)
-		}
-		s.nativeLn = nl
+	nativeLn, grpcLn, mux, err := fdfsproto.Listeners(ln, sc.BindAddr, sc.NativePort, sc.NetworkTimeout, s.log)
+	if err != nil {
+		return nil, err
 	}
+	s.nativeLn, s.mux = nativeLn, mux
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"strconv"
 
 	"github.com/depotfs/depot/internal/fdfsproto"
 )
@@ -17,17 +16,11 @@ func (n *Node) listenNative(ln net.Listener, cfg NodeConfig) (net.Listener, erro
 	n.native = fdfsproto.NewServer(fdfsproto.HandlerFunc(n.serveFDFS), fdfsproto.Options{
 		MaxConnections: tc.MaxConnections, NetworkTimeout: tc.NetworkTimeout, Logger: log.With("component", "fdfs"),
 	})
-	grpcLn := ln
-	if tc.NativePort == 0 {
-		n.mux = fdfsproto.NewMux(ln, tc.NetworkTimeout, log.With("component", "mux"))
-		n.nativeLn, grpcLn = n.mux.Native(), n.mux.GRPC()
-	} else {
-		nl, err := net.Listen("tcp", net.JoinHostPort(tc.BindAddr, strconv.Itoa(tc.NativePort)))
-		if err != nil {
-			return nil, fmt.Errorf("tracker fdfs listener (native_port %d): %w", tc.NativePort, err)
-		}
-		n.nativeLn = nl
+	nativeLn, grpcLn, mux, err := fdfsproto.Listeners(ln, tc.BindAddr, tc.NativePort, tc.NetworkTimeout, log)
+	if err != nil {
+		return nil, fmt.Errorf("tracker: %w", err)
 	}
+	n.nativeLn, n.mux = nativeLn, mux
 	go func() {
 		if err := n.native.Serve(n.nativeLn); err != nil {
 			log.Error("fdfs server stopped", "err", err)
