@@ -110,6 +110,15 @@ func groupAndName(b []byte) (string, error) {
 	return fullID(fdfsproto.Fixed(b[:fdfsproto.GroupLen]), string(b[fdfsproto.GroupLen:]))
 }
 
+// readGroupAndName reads a group16 + name body (bounded by nameBody) and splits it.
+func readGroupAndName(c *fdfsproto.Conn) (string, error) {
+	b, err := c.ReadBody(nameBody)
+	if err != nil {
+		return "", err
+	}
+	return groupAndName(b)
+}
+
 // replyID answers an upload with group16 + remote name.
 func replyID(c *fdfsproto.Conn, id string) error {
 	g, name, _ := strings.Cut(id, "/")

@@ -16,11 +16,7 @@ import (
 
 // fdfsDelete: group16 + name.
 func (s *Service) fdfsDelete(c *fdfsproto.Conn) error {
-	b, err := c.ReadBody(nameBody)
-	if err != nil {
-		return err
-	}
-	id, err := groupAndName(b)
+	id, err := readGroupAndName(c)
 	if err != nil {
 		return err
 	}
@@ -134,11 +130,7 @@ func FormatFDFSMeta(m map[string]string) []byte {
 // fdfsGetMeta: group16 + name → meta. A file without metadata is ENOENT, as in FastDFS
 // (whose answer is the metadata file's bytes).
 func (s *Service) fdfsGetMeta(c *fdfsproto.Conn) error {
-	b, err := c.ReadBody(nameBody)
-	if err != nil {
-		return err
-	}
-	id, err := groupAndName(b)
+	id, err := readGroupAndName(c)
 	if err != nil {
 		return err
 	}
@@ -157,11 +149,7 @@ func (s *Service) fdfsGetMeta(c *fdfsproto.Conn) error {
 // FastDFS keeps the crc32 in a C int, so a value of 2^31 or more goes out sign-extended;
 // Depot sends the same bytes.
 func (s *Service) fdfsFileInfo(c *fdfsproto.Conn, h fdfsproto.Header) error {
-	b, err := c.ReadBody(nameBody)
-	if err != nil {
-		return err
-	}
-	raw, err := groupAndName(b)
+	raw, err := readGroupAndName(c)
 	if err != nil {
 		return err
 	}
