@@ -52,18 +52,7 @@ func TestConcurrentUploadsSurviveStorageKill(t *testing.T) {
 		port := freePorts(t, h, 2)
 		dir := filepath.Join(root, fmt.Sprintf("storage%d", i))
 		conf := filepath.Join(dir, "storage.conf")
-		writeConf(t, conf, fmt.Sprintf(`group_name = group%d
-bind_addr = %s
-port = %d
-base_path = %s
-store_path_count = 1
-store_path0 = %s
-subdir_count_per_path = 4
-heart_beat_interval = 1
-reserved_storage_space = 1%%
-http.server_port = %d
-tracker_server = %s
-`, i+1, h, port, dir, dir, port+1, taddr))
+		writeConf(t, conf, storageConf(fmt.Sprintf("group%d", i+1), h, port, dir, taddr))
 		p := &proc{t: t, name: "storage " + h, bin: storageBin, conf: conf, log: filepath.Join(dir, "out.log")}
 		storages = append(storages, p)
 		keys = append(keys, net.JoinHostPort(h, strconv.Itoa(port)))

@@ -496,18 +496,7 @@ func startNpmCluster(t *testing.T, n int) (string, []*replNode, []*proc) {
 	for i, h := range hosts {
 		dir := filepath.Join(root, fmt.Sprintf("storage%d", i))
 		conf := filepath.Join(dir, "storage.conf")
-		writeConf(t, conf, fmt.Sprintf(`group_name = group1
-bind_addr = %s
-port = %d
-base_path = %s
-store_path_count = 1
-store_path0 = %s
-subdir_count_per_path = 4
-heart_beat_interval = 1
-reserved_storage_space = 1%%
-http.server_port = %d
-tracker_server = %s
-`, h, port, dir, dir, port+1, taddr))
+		writeConf(t, conf, storageConf("group1", h, port, dir, taddr))
 		nd := &replNode{proc: &proc{t: t, name: "storage " + h, bin: storageBin, conf: conf, log: filepath.Join(dir, "out.log")},
 			host: h, key: net.JoinHostPort(h, strconv.Itoa(port)), dir: dir}
 		nodes = append(nodes, nd)

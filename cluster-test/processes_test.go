@@ -69,22 +69,7 @@ log_level = info
 		group := fmt.Sprintf("group%d", i+1)
 		dir := filepath.Join(root, fmt.Sprintf("storage%d", i))
 		conf := filepath.Join(dir, "storage.conf")
-		body := fmt.Sprintf(`# FastDFS storage.conf keys plus Depot's http.server_port
-group_name = %s
-bind_addr = %s
-port = %d
-base_path = %s
-store_path_count = 1
-store_path0 = %s
-subdir_count_per_path = 4
-heart_beat_interval = 1
-reserved_storage_space = 1%%
-http.server_port = %d
-`, group, h, port, dir, dir, port+1)
-		for _, a := range trackerAddrs {
-			body += "tracker_server = " + a + "\n"
-		}
-		writeConf(t, conf, body)
+		writeConf(t, conf, storageConf(group, h, port, dir, trackerAddrs...))
 		storages = append(storages, &node{
 			proc: &proc{t: t, name: "storage " + h, bin: storageBin, conf: conf, log: filepath.Join(dir, "out.log")},
 			host: h, key: net.JoinHostPort(h, strconv.Itoa(port)), group: group,

@@ -173,6 +173,28 @@ func (p *proc) output() string {
 	return string(b)
 }
 
+// storageConf is the storage.conf (FastDFS's keys plus Depot's http.server_port) of a
+// cluster test's storage: group on host:port with HTTP on port+1, dir as base path and its
+// one store path, small subdirectories, a heartbeat a second, a tracker_server line per
+// tracker.
+func storageConf(group, host string, port int, dir string, trackers ...string) string {
+	body := fmt.Sprintf(`group_name = %s
+bind_addr = %s
+port = %d
+base_path = %s
+store_path_count = 1
+store_path0 = %s
+subdir_count_per_path = 4
+heart_beat_interval = 1
+reserved_storage_space = 1%%
+http.server_port = %d
+`, group, host, port, dir, dir, port+1)
+	for _, a := range trackers {
+		body += "tracker_server = " + a + "\n"
+	}
+	return body
+}
+
 func writeConf(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
