@@ -83,7 +83,7 @@ func run(args []string) error {
 			return err
 		}
 		defer a.Close()
-		cfg.Accounting = a.Record
+		cfg.Accounting = a
 	}
 	h, err := httpd.New(cfg)
 	if err != nil {

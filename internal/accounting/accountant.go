@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,10 @@ import (
 
 // Delivery is what one response delivered.
 type Delivery struct {
+	// Pair is the key of (User, FileID) from Accountant.PairKey, when the caller took it while
+	// the strings were at hand; Record takes it otherwise.
+	Pair PairKey
+
 	User string // the user (signed URL, auth answer, X-Accel), or the client address
 	// Anonymous: no credential named the user, so User is the client address.
 	Anonymous bool
@@ -27,6 +32,12 @@ type Delivery struct {
 	// Release, when set, is called once the Accountant no longer needs the Delivery (its
 	// caller may then reuse it).
 	Release func()
+}
+
+// PairKey stands for a (user, file) pair in Accountant.Whole (a bucket of pairs: not unique).
+type PairKey struct {
+	bucket uint32
+	ok     bool
 }
 
 // Completion is one completed download: the callback's JSON body.
@@ -54,9 +65,14 @@ type Config struct {
 	QueueEvents   bool
 	FlushInterval time.Duration // how often changes are written (1 s)
 	Buffer        int           // deliveries waiting for the goroutine (65,536)
-	// OnComplete, when set, is called on the Accountant's goroutine after each completion is
-	// durable (its event queued in Store); it must not block.
+	// OnComplete, when set, is called after each completion is durable (its event queued in
+	// Store); it must not block. It runs on the Accountant's goroutine, or, for a download
+	// that one response delivered whole while no state or event needed writing, on the
+	// goroutine that called Record: it must be safe for concurrent use.
 	OnComplete func(Completion)
+	// OnDelivery, when set, sees every delivery first, on the goroutine that called Record
+	// (daily statistics); it must not block nor keep d.
+	OnDelivery func(d *Delivery)
 	Now        func() time.Time // nil = time.Now
 	Logger     *slog.Logger     // nil = discard
 }
@@ -92,7 +108,6 @@ type Accountant struct {
 	dirty    map[string]bool
 	events   []Completion
 	idPrefix string
-	seq      uint64
 	keyBuf   []byte      // lookup key scratch
 	batch    Stats       // counts of the current batch, not yet published
 	spare    []*Delivery // the queue's other slice
@@ -101,6 +116,27 @@ type Accountant struct {
 	stats Stats
 
 	dropped atomic.Uint64
+
+	// held counts, per bucket of (user, file) pairs (pairKey), the pairs with state and the
+	// deliveries queued for the goroutine. A download delivered whole in one response whose
+	// bucket is empty completes in Record, on the caller's goroutine, counted in whole: no
+	// queue, no wake, and the record is released while it is still in the caller's cache.
+	held  [heldBuckets]atomic.Int32
+	whole wholeCounts
+	seq   atomic.Uint64 // event IDs (newID), shared by both paths
+	seed  maphash.Seed
+}
+
+// heldBuckets is the size of Accountant.held: pairs with state (at most MaxEntries) make
+// their buckets take the queued path, which is always right; a larger table only sends
+// fewer whole downloads that way when many pairs have state.
+const heldBuckets = 1 << 14
+
+// wholeCounts are the counts of the downloads Record and Whole completed themselves.
+type wholeCounts struct {
+	responses, aborted, sent, acked, completed atomic.Uint64
+	// Whole's: each is one response, one completion, and bytes both sent and acknowledged
+	wholeN, wholeBytes atomic.Uint64
 }
 
 // entry is one (user, file) pair's union; it is also the stored record.
@@ -115,7 +151,8 @@ type entry struct {
 	Started time.Time `json:"t"`
 	Anon    bool      `json:"a,omitempty"`
 	key     string
-	saved   bool // a record of it is in the store
+	bucket  uint32 // of Accountant.held
+	saved   bool   // a record of it is in the store
 	elem    *list.Element
 }
 
@@ -147,6 +184,7 @@ func New(cfg Config) (*Accountant, error) {
 	a := &Accountant{
 		cfg: cfg, kick: make(chan struct{}, 1), sync: make(chan chan struct{}), done: make(chan struct{}),
 		entries: map[string]*entry{}, lru: list.New(), dirty: map[string]bool{}, idPrefix: randomPrefix(),
+		seed: maphash.MakeSeed(),
 	}
 	if err := a.load(); err != nil {
 		return nil, err
@@ -169,6 +207,8 @@ func (a *Accountant) load() error {
 			return nil
 		}
 		e.key, e.saved = string(k), true
+		e.bucket = a.PairKey(e.User, e.FileID).bucket
+		a.held[e.bucket].Add(1)
 		a.entries[e.key] = e
 		e.elem = a.lru.PushFront(e)
 		return nil
@@ -179,12 +219,25 @@ func (a *Accountant) load() error {
 	return nil
 }
 
-// Record queues d, which it owns from then on; it never blocks (a full queue drops d and
-// counts it).
+// Record takes d, which it owns from then on, and never blocks. A download delivered whole
+// that no state or event needs is counted at once; any other delivery is queued for the
+// goroutine (a full queue drops it and counts it).
 func (a *Accountant) Record(d *Delivery) {
+	if !d.Pair.ok {
+		d.Pair = a.PairKey(d.User, d.FileID)
+	}
+	if a.cfg.OnDelivery != nil {
+		a.cfg.OnDelivery(d)
+	}
+	if a.recordWhole(d) {
+		d.release()
+		return
+	}
+	a.held[d.Pair.bucket].Add(1) // before it is queued: a whole download of its pair now waits too
 	a.qmu.Lock()
 	if len(a.q) >= a.cfg.Buffer {
 		a.qmu.Unlock()
+		a.held[d.Pair.bucket].Add(-1)
 		a.dropped.Add(1)
 		d.release()
 		return
@@ -222,6 +275,16 @@ func (a *Accountant) Stats() Stats {
 	defer a.mu.Unlock()
 	s := a.stats
 	s.DroppedRecord = a.dropped.Load()
+	s.Responses += a.whole.responses.Load()
+	s.Aborted += a.whole.aborted.Load()
+	s.BytesSent += a.whole.sent.Load()
+	s.BytesAcked += a.whole.acked.Load()
+	s.Completed += a.whole.completed.Load()
+	n, b := a.whole.wholeN.Load(), a.whole.wholeBytes.Load()
+	s.Responses += n
+	s.Completed += n
+	s.BytesSent += b
+	s.BytesAcked += b
 	return s
 }
 
@@ -266,7 +329,8 @@ func (a *Accountant) drain() {
 	if len(batch) > 0 {
 		now := a.cfg.Now()
 		for i, d := range batch {
-			a.merge(d, now)
+			a.merge(d, now) // a pair it gave state holds the bucket before the delivery lets go
+			a.held[d.Pair.bucket].Add(-1)
 			d.release()
 			batch[i] = nil
 		}

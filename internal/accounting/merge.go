@@ -4,6 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"hash/maphash"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -51,7 +53,8 @@ func (a *Accountant) merge(d *Delivery, now time.Time) {
 			a.remove(a.lru.Back().Value.(*entry))
 			a.count(func(s *Stats) { s.Evicted++ })
 		}
-		e = &entry{User: d.User, FileID: d.FileID, Size: d.Size, Started: now, Anon: d.Anonymous, key: key}
+		e = &entry{User: d.User, FileID: d.FileID, Size: d.Size, Started: now, Anon: d.Anonymous, key: key, bucket: d.Pair.bucket}
+		a.held[e.bucket].Add(1)
 		a.entries[key] = e
 		e.elem = a.lru.PushFront(e)
 	} else {
@@ -110,6 +113,7 @@ func (a *Accountant) complete(e *entry, now time.Time) {
 // pair created and completed between two flushes never touches the disk).
 func (a *Accountant) remove(e *entry) {
 	delete(a.entries, e.key)
+	a.held[e.bucket].Add(-1)
 	a.lru.Remove(e.elem)
 	e.elem = nil
 	if e.saved {
@@ -192,8 +196,70 @@ func (a *Accountant) flush() {
 // newID returns a unique event ID: the Accountant's random 96-bit prefix (new at every start)
 // and a sequence number.
 func (a *Accountant) newID() string {
-	a.seq++
-	return a.idPrefix + strconv.FormatUint(a.seq, 36)
+	return a.idPrefix + strconv.FormatUint(a.seq.Add(1), 36)
+}
+
+// PairKey returns the key of the pair (user, fileID) for Whole and Delivery.Pair.
+func (a *Accountant) PairKey(user, fileID string) PairKey {
+	h := maphash.String(a.seed, user) ^ bits.RotateLeft64(maphash.String(a.seed, fileID), 31)
+	return PairKey{bucket: uint32(h % heldBuckets), ok: true}
+}
+
+// Whole counts a download that one response delivered whole and the client acknowledged
+// whole: size bytes of the file k names, nothing else in the response. It reports whether it
+// could: not when a pair of k's bucket has state or deliveries queued, nor when the
+// Accountant needs the delivery's details (events, OnComplete, OnDelivery); the caller then
+// Records the Delivery. It is Record's fast path for a caller that can tell a whole download
+// without filling a Delivery.
+func (a *Accountant) Whole(k PairKey, size int64) bool {
+	if !k.ok || size <= 0 || a.cfg.QueueEvents || a.cfg.OnComplete != nil || a.cfg.OnDelivery != nil ||
+		a.held[k.bucket].Load() != 0 {
+		return false
+	}
+	a.whole.wholeN.Add(1)
+	a.whole.wholeBytes.Add(uint64(size))
+	return true
+}
+
+// recordWhole completes d on the caller's goroutine when it delivered its file whole in one
+// response, no pair of its bucket has state or waits in the queue, and no event needs
+// writing (QueueEvents off): what merge would do, without the queue. It reports whether it
+// did. (A partial delivery of the same pair recorded meanwhile is merged after it, as if it
+// came later; both are in flight at once.)
+func (a *Accountant) recordWhole(d *Delivery) bool {
+	if a.cfg.QueueEvents || d.Size < 0 || d.FileID == "" || a.held[d.Pair.bucket].Load() != 0 {
+		return false
+	}
+	if d.Size == 0 {
+		if d.Aborted {
+			return false // merge counts it and keeps nothing; rare
+		}
+	} else if !wholeIn(d.Acked, d.Size) {
+		return false
+	}
+	var sent, acked uint64
+	for _, s := range d.Sent {
+		sent += uint64(max(s.End-s.Start, 0))
+	}
+	for _, s := range d.Acked {
+		acked += uint64(max(s.End-s.Start, 0))
+	}
+	w := &a.whole
+	w.responses.Add(1)
+	w.sent.Add(sent)
+	w.acked.Add(acked)
+	if d.Aborted {
+		w.aborted.Add(1)
+	}
+	w.completed.Add(1)
+	if a.cfg.OnComplete != nil {
+		now := a.cfg.Now().UTC()
+		a.cfg.OnComplete(Completion{
+			Event: "download.completed", ID: a.newID(), FileID: d.FileID, User: d.User, Client: d.Client,
+			Size: d.Size, Connections: 1, Started: now, Completed: now, Anonymous: d.Anonymous,
+		})
+	}
+	return true
 }
 
 // randomPrefix returns 96 random bits in hex and a dash.

@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"net/http"
 	"testing"
 )
 
@@ -18,7 +17,7 @@ func TestClientHost(t *testing.T) {
 		{"host:", "host"},
 		{"@", "@"}, // a Unix socket's address
 	} {
-		if got := clientHost(&http.Request{RemoteAddr: tc.remote}); got != tc.want {
+		if got := clientHost(tc.remote); got != tc.want {
 			t.Errorf("clientHost(%q) = %q, want %q", tc.remote, got, tc.want)
 		}
 	}

@@ -38,7 +38,7 @@ func benchAccounting(b *testing.B, on bool) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { a.Close() })
-		cfg.Accounting = a.Record
+		cfg.Accounting = a
 	}
 	srv, _ := startServer(b, cfg)
 	remote := idBin[len("group1/"):]

@@ -50,7 +50,7 @@ func testDownloadAllocs(t *testing.T, id string, size int, check bool, accessLog
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { a.Close() })
-		cfg.Accounting = a.Record
+		cfg.Accounting = a
 	}
 	srv, _ := startServer(t, cfg)
 	remote := id[len("group1/"):]

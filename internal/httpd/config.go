@@ -127,8 +127,8 @@ type Config struct {
 	UserLimitRate int64
 	// Accounting receives, per response with a body, the file ranges the client acknowledged
 	// (on a server whose ResponseWriter is a fastsrv.AckWatcher; others report nothing).
-	// Nil = off. It must not block; the Delivery is the caller's from then on.
-	Accounting func(*accounting.Delivery)
+	// Nil = off.
+	Accounting *accounting.Accountant
 	// Routes answer these exact paths (the statistics' /event.png and /stats) before the
 	// file-ID flow, access-logged like downloads. Nil = none.
 	Routes map[string]http.Handler

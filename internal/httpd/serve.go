@@ -157,7 +157,11 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, id fileid.ID,
 	if fl != nil {
 		fl.Flush()
 	}
-	t := h.startTally(w)
+	var t *tally
+	ww, wholeFrom := h.startWhole(w, prefix == "" && start == 0 && n == f.Size)
+	if ww == nil {
+		t = h.startTally(w)
+	}
 	var pre int64
 	if prefix != "" {
 		m, err := io.WriteString(w, prefix)
@@ -176,7 +180,11 @@ func (h *Handler) sendBody(w http.ResponseWriter, r *http.Request, id fileid.ID,
 	if err == nil && written < n {
 		err = io.ErrUnexpectedEOF
 	}
-	h.finishTally(t, r, id, f.Size, gr)
+	if ww != nil {
+		h.finishWhole(ww, wholeFrom, r, id, f.Size, gr)
+	} else {
+		h.finishTally(t, r, id, f.Size, gr)
+	}
 	written += pre
 	if err != nil {
 		h.cfg.Logger.Debug("send file", "file", f.F.Name(), "sent", written, "want", n, "err", err)
@@ -209,7 +217,7 @@ func (h *Handler) pacerFor(gr *grant, r *http.Request) *pacer {
 	if gr.live.LimitRate == 0 && gr.live.UserLimitRate == 0 && gr.rate <= 0 {
 		return nil
 	}
-	return h.newPacer(gr, clientHost(r))
+	return h.newPacer(gr, clientHost(r.RemoteAddr))
 }
 
 // copyPaced copies like copyBody in chunks, each after the pacer allows it, and flushes each

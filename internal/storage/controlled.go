@@ -67,12 +67,23 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 		QueueMax: c.CallbackQueueMax, QueueEvents: s.ctl.notifier != nil, Logger: log,
 	}
 	n, rec := s.ctl.notifier, s.ctl.rec
-	acfg.OnComplete = func(c accounting.Completion) {
-		if n != nil {
-			n.Wake()
+	if n != nil || rec != nil { // (without either, whole downloads are counted on the fast path)
+		acfg.OnComplete = func(c accounting.Completion) {
+			if n != nil {
+				n.Wake()
+			}
+			if rec != nil {
+				rec.Completed(c.FileID, knownUser(c.User, c.Anonymous))
+			}
 		}
-		if rec != nil {
-			rec.Completed(c.FileID, knownUser(c.User, c.Anonymous))
+	}
+	if rec != nil {
+		acfg.OnDelivery = func(d *accounting.Delivery) {
+			var acked int64
+			for _, sp := range d.Acked {
+				acked += sp.End - sp.Start
+			}
+			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), acked)
 		}
 	}
 	s.ctl.acct, err = accounting.New(acfg)
@@ -80,18 +91,7 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 		s.closeControlled()
 		return err
 	}
-	record := s.ctl.acct.Record
-	cfg.Accounting = record
-	if rec != nil {
-		cfg.Accounting = func(d *accounting.Delivery) {
-			var acked int64
-			for _, sp := range d.Acked {
-				acked += sp.End - sp.Start
-			}
-			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), acked)
-			record(d) // last: the accountant releases d
-		}
-	}
+	cfg.Accounting = s.ctl.acct
 	return nil
 }
 

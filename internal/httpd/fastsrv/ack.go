@@ -42,6 +42,20 @@ func (f AckFunc) Acked(acked int64) { f(acked) }
 
 var _ AckWatcher = (*response)(nil)
 
+// ConnValuer is implemented by the server's http.ResponseWriter: a place for a handler's own
+// state of the connection (what stays the same from one request to the next), which lives
+// and dies with the connection.
+type ConnValuer interface {
+	// ConnValue returns the connection's value: nil at its first request, then what a
+	// handler stored there. Only the handler of the connection's current request may use it.
+	ConnValue() *any
+}
+
+var _ ConnValuer = (*response)(nil)
+
+// ConnValue implements ConnValuer.
+func (w *response) ConnValue() *any { return &w.c.handlerValue }
+
 // Offset implements AckWatcher.
 func (w *response) Offset() int64 {
 	if w.c.tls != nil {

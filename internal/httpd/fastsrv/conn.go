@@ -49,15 +49,16 @@ type conn struct {
 	rn   int
 	rerr error
 
-	req    *http.Request
-	uri    string   // request-target of the previous request; req.URL was parsed from it
-	url    *url.URL // parsed uri
-	method string
-	hdr    http.Header
-	prev   []field // header fields of the previous request, reused when equal
-	cur    []field
-	resp   response
-	cancel context.CancelFunc
+	req          *http.Request
+	uri          string   // request-target of the previous request; req.URL was parsed from it
+	url          *url.URL // parsed uri
+	method       string
+	hdr          http.Header
+	prev         []field // header fields of the previous request, reused when equal
+	cur          []field
+	resp         response
+	cancel       context.CancelFunc
+	handlerValue any // ConnValue
 
 	dateSec int64
 	date    [29]byte
