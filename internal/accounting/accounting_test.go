@@ -250,3 +250,91 @@ func TestWholeDownloadsTouchNoDisk(t *testing.T) {
 		t.Errorf("stored %d progress records and %d events; want 1 (the partial download) and 0", n, evs)
 	}
 }
+
+// TestWholeKeepsToPairsWithState: a whole download is counted on the caller's goroutine
+// (Whole, or Record's direct path) only while no pair of its bucket has state or a delivery
+// in the queue; otherwise it is merged, and completes the union of a partial download.
+func TestWholeKeepsToPairsWithState(t *testing.T) {
+	a, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const f = "group1/M00/00/00/f.bin"
+	k := a.PairKey("alice", f)
+	if !a.Whole(k, 1000) {
+		t.Fatal("Whole refused a pair without state")
+	}
+	a.Record(dl("alice", "c1", Span{0, 400}))
+	if a.Whole(k, 1000) {
+		t.Fatal("Whole counted a pair with a delivery in the queue")
+	}
+	a.Sync()
+	if a.Whole(k, 1000) {
+		t.Fatal("Whole counted a pair with state")
+	}
+	a.Record(dl("alice", "c2", Span{0, 1000})) // whole, but merged: it completes alice's union
+	a.Sync()
+	if st := a.Stats(); st.Completed != 2 || st.Entries != 0 || st.Responses != 3 || st.BytesAcked != 2400 {
+		t.Fatalf("stats %+v; want 2 completed, 0 pairs, 3 responses, 2400 bytes acknowledged", st)
+	}
+	if !a.Whole(k, 1000) {
+		t.Fatal("Whole refused the pair after its union completed")
+	}
+	if a.Whole(PairKey{}, 1000) {
+		t.Fatal("Whole took a zero PairKey")
+	}
+
+	b, err := New(Config{OnComplete: func(Completion) {}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if b.Whole(b.PairKey("alice", f), 1000) {
+		t.Fatal("Whole counted a download whose completion OnComplete must see")
+	}
+}
+
+// TestHeldMatchesState: after deliveries recorded concurrently (partial, whole and Whole) and
+// merged, each bucket's count is the number of pairs with state in it, so no bucket is held
+// for ever nor let go while a pair has state.
+func TestHeldMatchesState(t *testing.T) {
+	a, err := New(Config{MaxEntries: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 2000 {
+				user, file := fmt.Sprintf("u%d", (g*7+i)%13), fmt.Sprintf("group1/M00/00/00/f%d", i%11)
+				d := &Delivery{User: user, FileID: file, Size: 1000, Conn: fmt.Sprint(g)}
+				switch i % 3 {
+				case 0:
+					d.Acked = []Span{{int64(i%4) * 250, int64(i%4)*250 + 250}}
+					a.Record(d)
+				case 1:
+					d.Acked = []Span{{0, 1000}}
+					a.Record(d)
+				default:
+					a.Whole(a.PairKey(user, file), 1000)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	a.Close() // merges what is queued and stops the goroutine: its state is the test's now
+	want := map[uint32]int32{}
+	for _, e := range a.entries {
+		want[e.bucket]++
+	}
+	for b := range a.held {
+		if got := a.held[b].Load(); got != want[uint32(b)] {
+			t.Errorf("bucket %d: held %d, pairs with state %d", b, got, want[uint32(b)])
+		}
+	}
+	if st := a.Stats(); st.Completed == 0 || st.Entries == 0 || st.Entries > 40 {
+		t.Errorf("stats %+v: want completions, and some pairs kept within the bound", st)
+	}
+}

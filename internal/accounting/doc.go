@@ -17,6 +17,11 @@
 //     goroutine (woken when a delivery finds the queue empty: under load once per batch, not
 //     once per response); a full queue drops the delivery and counts it, so a download never
 //     waits for accounting.
+//   - A download that one response delivered whole and the client acknowledged whole, the
+//     common case, is counted where its acknowledgement is seen (Accountant.Whole, or Record)
+//     without the queue, when no pair of its bucket has state or a delivery in the queue (a
+//     table of counts by hash of the pair) and no event or hook needs its details. With a
+//     pair that has state, it goes through the queue and completes that pair's union.
 //
 // # Durability
 //

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -64,14 +65,23 @@ func (rc *receiver) got() []accounting.Completion {
 
 func (rc *receiver) setDown(down bool) { rc.mu.Lock(); rc.down = down; rc.mu.Unlock() }
 
-// startAccountingNode starts a node in dir with accounting and a callback to rc, plus extra
-// storage.conf lines.
+// accountingSecret signs the URLs that name a user on startAccountingNode's nodes.
+const accountingSecret = "s3cret"
+
+// startAccountingNode starts a node in dir with accounting and a callback to rc (none when
+// rc is nil: accounting on by its own key), plus extra storage.conf lines.
 func startAccountingNode(t *testing.T, dir string, rc *receiver, extra string) *storage.Server {
 	t.Helper()
+	on := "http.accounting.enabled = true"
+	if rc != nil {
+		on = "http.completion_callback.url = " + rc.URL
+	}
 	storageConf := fmt.Sprintf("group_name = group1\nbind_addr = 127.0.0.1\nbase_path = %[1]s\nstore_path0 = %[1]s\n"+
 		"subdir_count_per_path = 2\nnetwork_timeout = 2\nreserved_storage_space = 1%%\nhttp.mod_fastdfs_conf = mod_fastdfs.conf\n"+
-		"http.completion_callback.url = %[2]s\n%[3]s", dir, rc.URL, extra)
-	modConf := "base_path = " + dir + "\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = " + dir + "\n"
+		"%[2]s\n%[3]s", dir, on, extra)
+	// The secret names the users of signed URLs (accountingSecret); the token check stays off.
+	modConf := "base_path = " + dir + "\ngroup_name = group1\nurl_have_group_name = true\nstore_path0 = " + dir + "\n" +
+		"http.anti_steal.secret_key = " + accountingSecret + "\n"
 	return launchWith(t, dir, storageConf, modConf, storage.Config{CallbackBackoff: 50 * time.Millisecond})
 }
 
@@ -217,6 +227,104 @@ func TestPartialThenRest(t *testing.T) {
 	}
 	if evs[0].Connections != 2 {
 		t.Errorf("connections = %d, want 2", evs[0].Connections)
+	}
+}
+
+// TestWholeDownloadsOnOneConnection: whole downloads on one keep-alive connection, of two files
+// by anonymous and named users, each count for their own (user, file); one whose user had left
+// a partial download of the file completes that download, whose union then starts again. The
+// same with a callback (every delivery goes through the accountant's queue) and without (a
+// whole download of a pair without state is counted where its acknowledgement is seen).
+func TestWholeDownloadsOnOneConnection(t *testing.T) {
+	for _, callback := range []bool{true, false} {
+		t.Run(fmt.Sprintf("callback=%v", callback), func(t *testing.T) {
+			var rc *receiver
+			if callback {
+				rc = startReceiver(t)
+			}
+			node := startAccountingNode(t, t.TempDir(), rc, "")
+			const size = 64 << 10
+			idA, bodyA := uploadRandom(t, node, size)
+			idB, bodyB := uploadRandom(t, node, size)
+			base := "http://" + node.HTTPAddr()
+			signed := func(id, user string) string {
+				u, err := client.SignedURLWith(accountingSecret, base, id, client.SignOptions{Expires: time.Now().Add(time.Hour), User: user})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return u
+			}
+			fetch := func(c *http.Client, url, rng string, want []byte) {
+				t.Helper()
+				req, _ := http.NewRequest(http.MethodGet, url, nil)
+				if rng != "" {
+					req.Header.Set("Range", rng)
+				}
+				resp, err := c.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("GET %s (Range %q): %s, %d bytes, %v; want %d bytes", url, rng, resp.Status, len(got), err, len(want))
+				}
+			}
+			settled := func() accounting.Stats {
+				t.Helper()
+				completedAfter(t, node, 500*time.Millisecond)
+				return node.Accounting().Stats()
+			}
+
+			// carol's first half of A, on a connection of its own: state for (carol, A).
+			fetch(&http.Client{Transport: &http.Transport{}}, signed(idA, "carol"), "bytes=0-32767", bodyA[:32768])
+			if st := settled(); st.Completed != 0 || st.Entries != 1 {
+				t.Fatalf("after half a download: %d completed, %d pairs; want 0 and 1", st.Completed, st.Entries)
+			}
+
+			// One keep-alive connection, six whole downloads.
+			tr := &http.Transport{MaxConnsPerHost: 1}
+			t.Cleanup(tr.CloseIdleConnections)
+			keep := &http.Client{Transport: tr}
+			dials := 0
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials++
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}
+			fetch(keep, base+"/"+idA, "", bodyA)
+			fetch(keep, base+"/"+idB, "", bodyB)
+			fetch(keep, base+"/"+idA, "", bodyA)
+			fetch(keep, signed(idA, "alice"), "", bodyA)
+			fetch(keep, signed(idB, "bob"), "", bodyB)
+			fetch(keep, signed(idA, "carol"), "", bodyA)
+			if dials != 1 {
+				t.Fatalf("the six downloads took %d connections, want 1", dials)
+			}
+			if st := settled(); st.Completed != 6 || st.Entries != 0 || st.Responses != 7 {
+				t.Fatalf("after six whole downloads: %d completed, %d pairs, %d responses; want 6, 0 (carol's union done) and 7", st.Completed, st.Entries, st.Responses)
+			}
+
+			// carol's second half is no completion now: her union started again.
+			fetch(&http.Client{Transport: &http.Transport{}}, signed(idA, "carol"), "bytes=32768-", bodyA[32768:])
+			if st := settled(); st.Completed != 6 || st.Entries != 1 {
+				t.Fatalf("after the second half: %d completed, %d pairs; want 6 and 1", st.Completed, st.Entries)
+			}
+			if rc == nil {
+				return
+			}
+			evs := waitEvents(t, rc, 6)
+			got := map[string]int{}
+			for _, ev := range evs {
+				got[ev.User+" "+ev.FileID]++
+				if ev.User == "carol" && ev.Connections != 2 {
+					t.Errorf("carol's download: %d connections, want 2 (her half, then the whole file)", ev.Connections)
+				}
+			}
+			want := map[string]int{"127.0.0.1 " + idA: 2, "127.0.0.1 " + idB: 1, "alice " + idA: 1, "bob " + idB: 1, "carol " + idA: 1}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("events by user and file: %v, want %v", got, want)
+			}
+		})
 	}
 }
 
