@@ -47,6 +47,7 @@ import (
 type options struct {
 	n, rate, batch  int
 	fastDur, settle time.Duration
+	readEvery       time.Duration // a slow download reads rate×readEvery bytes every readEvery
 	rounds          int
 	timeout         time.Duration
 	out, profile    string
@@ -67,6 +68,7 @@ func run(args []string) error {
 	flags := flag.NewFlagSet("soak", flag.ContinueOnError)
 	flags.IntVar(&o.n, "n", 10000, "concurrent slow downloads")
 	flags.IntVar(&o.rate, "rate", 1024, "bytes a second each slow download reads")
+	flags.DurationVar(&o.readEvery, "read-every", 4*time.Second, "how often a slow download reads: -rate × this at a time (its 4 KiB receive window holds 4 s at 1 KiB/s; a read a second costs the slow-download process 4 times the wakeups)")
 	flags.IntVar(&o.batch, "batch", 500, "slow downloads opened at a time while ramping up")
 	flags.DurationVar(&o.fastDur, "fast-dur", 10*time.Second, "how long each fast-client measurement lasts")
 	flags.DurationVar(&o.settle, "settle", 10*time.Second, "wait after the ramp before sampling (CPU use with the slow downloads alone is measured over it)")
@@ -89,13 +91,13 @@ func run(args []string) error {
 		return err
 	}
 	if child.on {
-		return slowChild(child.addr, child.path, o.rate)
+		return slowChild(child.addr, child.path, o.rate, o.readEvery)
 	}
 	if o.slowNice > 19 {
 		return fmt.Errorf("-slow-nice %d: want -1 (in this process) or a nice value up to 19", o.slowNice)
 	}
-	if o.n < 1 || o.batch < 1 || o.rate < minRate || o.fastDur < time.Second || o.rounds < 1 {
-		return fmt.Errorf("want -n >= 1, -batch >= 1, -rate >= %d, -fast-dur >= 1s, -rounds >= 1", minRate)
+	if o.n < 1 || o.batch < 1 || o.rate < 1 || o.readEvery <= 0 || readSize(o.rate, o.readEvery) < minRead || o.fastDur < time.Second || o.rounds < 1 {
+		return fmt.Errorf("want -n >= 1, -batch >= 1, -rate × -read-every >= %d bytes, -fast-dur >= 1s, -rounds >= 1", minRead)
 	}
 	// The soak holds a socket per slow download; the server a socket, and the file while the
 	// download's bytes are not all in the socket's send buffer. Raising the hard limit needs
@@ -129,6 +131,12 @@ func run(args []string) error {
 	return benchenv.WriteSection(o.out, o.heading(), md)
 }
 
+// againSettle is the pause after opening the slow downloads in rounds after the first: past
+// the first read of every one, so that they are all reading when the fast client runs.
+func (o options) againSettle() time.Duration {
+	return min(o.settle, max(2*time.Second, o.readEvery+time.Second))
+}
+
 // soak prepares the store, starts the server and runs the measurements.
 func soak(ctx context.Context, o options, nofile uint64) (result, error) {
 	res := result{opts: o, nofile: nofile, start: time.Now(), load0: benchenv.LoadAvg()}
@@ -149,9 +157,9 @@ func soak(ctx context.Context, o options, nofile uint64) (result, error) {
 	defer srv.stop()
 	res.procs = srv.procs
 	res.idle = srv.sample(ctx)
-	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate)
+	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate, o.readEvery)
 	if o.slowNice >= 0 {
-		if slow, err = startSlowProc(srv.addr, slowPath, o.rate, o.slowNice, o.slowIdle); err != nil {
+		if slow, err = startSlowProc(srv.addr, slowPath, o.rate, o.readEvery, o.slowNice, o.slowIdle); err != nil {
 			return res, err
 		}
 	}
@@ -177,9 +185,9 @@ func soak(ctx context.Context, o options, nofile uint64) (result, error) {
 // beside them, and alone once they are closed. Its alone-before is the last round's after.
 func again(ctx context.Context, o options, srv *server, slowPath, fastPath string, before float64, goroutines int) (round, error) {
 	rd := round{alone: before}
-	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate)
+	var slow slowDownloads = newSlowSet(srv.addr, slowPath, o.rate, o.readEvery)
 	if o.slowNice >= 0 {
-		p, err := startSlowProc(srv.addr, slowPath, o.rate, o.slowNice, o.slowIdle)
+		p, err := startSlowProc(srv.addr, slowPath, o.rate, o.readEvery, o.slowNice, o.slowIdle)
 		if err != nil {
 			return rd, err
 		}
@@ -190,7 +198,7 @@ func again(ctx context.Context, o options, srv *server, slowPath, fastPath strin
 	if err := slow.open(ctx, o.n, o.batch); err != nil {
 		return rd, err
 	}
-	if err := sleep(ctx, min(o.settle, 2*time.Second)); err != nil {
+	if err := sleep(ctx, o.againSettle()); err != nil {
 		return rd, err
 	}
 	var err error

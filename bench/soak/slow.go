@@ -22,15 +22,17 @@ const (
 	sources = 8
 	// stallTimeout bounds every read of a slow download.
 	stallTimeout = 30 * time.Second
-	// minRate is the smallest -rate: the first read must hold the response header.
-	minRate = 512
+	// minRead is the smallest read (-rate × -read-every): the first must hold the response
+	// header.
+	minRead = 512
 )
 
-// slowSet is the slow downloads: one goroutine each, reading rate bytes a second with a
-// buffer of that size.
+// slowSet is the slow downloads: one goroutine each, reading rate×every bytes every every
+// (rate bytes a second on average) with a buffer of that size.
 type slowSet struct {
 	addr, path string
 	rate       int
+	every      time.Duration
 
 	mu     sync.Mutex
 	conns  []net.Conn
@@ -43,9 +45,12 @@ type slowSet struct {
 	bytes                     atomic.Int64 // read by all of them
 }
 
-func newSlowSet(addr, path string, rate int) *slowSet {
-	return &slowSet{addr: addr, path: path, rate: rate, stop: make(chan struct{})}
+func newSlowSet(addr, path string, rate int, every time.Duration) *slowSet {
+	return &slowSet{addr: addr, path: path, rate: rate, every: every, stop: make(chan struct{})}
 }
+
+// readSize is how many bytes a slow download reads at a time.
+func readSize(rate int, every time.Duration) int { return int(int64(rate) * int64(every) / int64(time.Second)) }
 
 // open starts n slow downloads, batch at a time: a batch is started when every download of
 // the one before has its response header. It fails on the first download that fails.
@@ -75,7 +80,8 @@ func (s *slowSet) open(ctx context.Context, n, batch int) error {
 }
 
 // download is one slow download: it reports to ready once it has the response header (or
-// failed), then reads s.rate bytes a second until the body ends or the set is closed.
+// failed), then reads s.rate×s.every bytes every s.every until the body ends or the set is
+// closed.
 func (s *slowSet) download(ctx context.Context, i int, ready chan<- error) {
 	defer s.wg.Done()
 	c, err := s.dial(ctx, i)
@@ -85,7 +91,7 @@ func (s *slowSet) download(ctx context.Context, i int, ready chan<- error) {
 		return
 	}
 	defer c.Close()
-	buf := make([]byte, s.rate)
+	buf := make([]byte, readSize(s.rate, s.every))
 	left, err := s.start(c, buf)
 	if err != nil {
 		s.fail(err)
@@ -94,7 +100,7 @@ func (s *slowSet) download(ctx context.Context, i int, ready chan<- error) {
 	}
 	s.reading.Add(1)
 	ready <- nil
-	t := time.NewTimer(time.Second)
+	t := time.NewTimer(s.every)
 	defer t.Stop()
 	for left > 0 {
 		select {
@@ -102,7 +108,7 @@ func (s *slowSet) download(ctx context.Context, i int, ready chan<- error) {
 			return
 		case <-t.C:
 		}
-		t.Reset(time.Second)
+		t.Reset(s.every)
 		c.SetReadDeadline(time.Now().Add(stallTimeout))
 		n, err := io.ReadFull(c, buf[:min(int64(len(buf)), left)])
 		s.bytes.Add(int64(n))

@@ -53,13 +53,13 @@ type slowProc struct {
 	done bool
 }
 
-func startSlowProc(addr, path string, rate, nice int, idle bool) (*slowProc, error) {
+func startSlowProc(addr, path string, rate int, every time.Duration, nice int, idle bool) (*slowProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"nice", "-n", strconv.Itoa(nice), exe, "-slow-child", "-slow-addr", addr, "-slow-path", path,
-		"-rate", strconv.Itoa(rate)}
+		"-rate", strconv.Itoa(rate), "-read-every", every.String()}
 	if idle {
 		// SCHED_IDLE (inherited by every thread the child starts): it runs only when a CPU
 		// would otherwise be idle, where nice 19 still takes a share of a busy CPU.
@@ -145,8 +145,8 @@ func (p *slowProc) close() {
 func (p *slowProc) pid() int { return p.cmd.Process.Pid }
 
 // slowChild is the child's side of slowProc: a slowSet driven by the commands on stdin.
-func slowChild(addr, path string, rate int) error {
-	s := newSlowSet(addr, path, rate)
+func slowChild(addr, path string, rate int, every time.Duration) error {
+	s := newSlowSet(addr, path, rate, every)
 	defer s.close()
 	in := bufio.NewScanner(os.Stdin)
 	w := bufio.NewWriter(os.Stdout)
