@@ -50,7 +50,9 @@ func newSlowSet(addr, path string, rate int, every time.Duration) *slowSet {
 }
 
 // readSize is how many bytes a slow download reads at a time.
-func readSize(rate int, every time.Duration) int { return int(int64(rate) * int64(every) / int64(time.Second)) }
+func readSize(rate int, every time.Duration) int {
+	return int(int64(rate) * int64(every) / int64(time.Second))
+}
 
 // open starts n slow downloads, batch at a time: a batch is started when every download of
 // the one before has its response header. It fails on the first download that fails.
