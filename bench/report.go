@@ -180,9 +180,12 @@ func (r report) accountingSection() string {
 	b.WriteString(accountingHeading + "\n\n")
 	b.WriteString("The promise: with download accounting on and no limits set, the download path stays " +
 		"within 5% of its speed with accounting off (ratio ≥ 0.95). Accounting on is `bench/server " +
-		"-accounting DIR`: each response's acknowledged bytes are watched through TCP_INFO " +
-		"(fastsrv.AckWatcher, polled every 100 ms) and merged per (user, file) by internal/accounting, " +
-		"which writes a bbolt file in DIR every second. Both sides serve the same store with the " +
+		"-accounting DIR`: what the client acknowledged of each response is read from its socket " +
+		"(fastsrv.AckWatcher: SIOCOUTQ by the connection every 8 responses, TCP_INFO polled every " +
+		"100 ms for what is left) and merged per (user, file) by internal/accounting, which writes a " +
+		"bbolt file in DIR every second; a whole download acknowledged whole, with no state for its " +
+		"(user, file), is counted without the accountant's queue. Every connection asks for the same " +
+		"file again and again. Both sides serve the same store with the " +
 		"token check on, pinned as the table above (`GOMAXPROCS=1` on CPU 0, wrk on CPU 1), " +
 		fmt.Sprintf("%d connections each. The two sides run at the same time, `-rounds` runs of `-d`/`-rounds`: ", r.opts.conns) +
 		"both servers share CPU 0 and both wrk CPU 1, so each server gets half of the same CPU, " +
