@@ -17,13 +17,7 @@ func (a *Accountant) merge(d *Delivery, now time.Time) {
 	if d.Size < 0 || d.FileID == "" {
 		return
 	}
-	var sent, ackedBytes uint64
-	for _, s := range d.Sent {
-		sent += uint64(max(s.End-s.Start, 0))
-	}
-	for _, s := range d.Acked {
-		ackedBytes += uint64(max(s.End-s.Start, 0))
-	}
+	sent, ackedBytes := spanBytes(d.Sent), spanBytes(d.Acked)
 	b := &a.batch
 	b.Responses++
 	b.BytesSent += sent
@@ -73,6 +67,15 @@ func (a *Accountant) merge(d *Delivery, now time.Time) {
 	if covers(e.Spans, e.Size) {
 		a.complete(e, now)
 	}
+}
+
+// spanBytes is the bytes spans cover (empty or inverted spans count nothing).
+func spanBytes(spans []Span) uint64 {
+	var n uint64
+	for _, s := range spans {
+		n += uint64(max(s.End-s.Start, 0))
+	}
+	return n
 }
 
 // wholeIn reports whether one of spans covers [0, size).
@@ -237,17 +240,10 @@ func (a *Accountant) recordWhole(d *Delivery) bool {
 	} else if !wholeIn(d.Acked, d.Size) {
 		return false
 	}
-	var sent, acked uint64
-	for _, s := range d.Sent {
-		sent += uint64(max(s.End-s.Start, 0))
-	}
-	for _, s := range d.Acked {
-		acked += uint64(max(s.End-s.Start, 0))
-	}
 	w := &a.whole
 	w.responses.Add(1)
-	w.sent.Add(sent)
-	w.acked.Add(acked)
+	w.sent.Add(spanBytes(d.Sent))
+	w.acked.Add(spanBytes(d.Acked))
 	if d.Aborted {
 		w.aborted.Add(1)
 	}
