@@ -26,13 +26,14 @@ type ackWatcher interface {
 //
 // The watch resolves after the connection sent several more responses, when the tally has
 // left the CPU's cache, and a pooled tally is as cold when it is taken again; so the fields
-// are laid out by when they are used (the tally is 5 cache lines, and its size class puts it
-// on a line boundary): what Acked reads, then what the request writes, then the Delivery,
-// which only a download that is not whole, or not acknowledged whole, fills, when its watch
-// resolves. A whole download acknowledged whole (the common case) touches 3 lines while the
-// request runs and 1 when it resolves.
+// are laid out by when they are used (360 bytes in the 384-byte size class, whose objects
+// start on a cache line): what Acked reads (the first 56 bytes), then what the request writes
+// (up to byte 176), then the Delivery, which only a body that is not the whole file, or not
+// acknowledged whole, fills when its watch resolves. Such a whole download through a tally
+// touches 3 lines while the request runs and 1 when it resolves. (Whole-file bodies on the
+// storage node's server take no tally: see connAcct.)
 type tally struct {
-	// line 1: Acked
+	// what Acked reads
 	from, to int64
 	acct     *accounting.Accountant // nil when only the log wants the acknowledgement
 	line     *ackLine               // the access-log line waiting for it, or nil
@@ -40,7 +41,7 @@ type tally struct {
 	pair     accounting.PairKey
 	whole    bool // the body is the whole file, nothing else
 
-	// lines 2 and 3: the request
+	// what the request writes
 	aw    ackWatcher // while the body is written
 	parts []accounting.Part
 	one   [1]accounting.Part
@@ -49,7 +50,7 @@ type tally struct {
 	file  string // the file ID with its group
 	size  int64  // the file's
 
-	// lines 4 and 5: a Delivery for the accountant's queue
+	// a Delivery for the accountant's queue
 	d     accounting.Delivery
 	spans [2]accounting.Span // Sent and Acked of a single-part body
 }
