@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -260,5 +261,38 @@ func TestShutdown(t *testing.T) {
 	}
 	if err := <-shut; err != nil {
 		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// TestConnValue: the handler's per-connection value is nil at a connection's first request,
+// what the handler stored at the later ones, and nil again on a new connection.
+func TestConnValue(t *testing.T) {
+	var made atomic.Int32
+	_, addr := start(t, Config{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := w.(ConnValuer).ConnValue()
+		if *v == nil {
+			*v = made.Add(1)
+		}
+		io.WriteString(w, strconv.Itoa(int((*v).(int32))))
+	})})
+	get := func(c *http.Client) string {
+		t.Helper()
+		resp, err := c.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	c1 := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer c1.CloseIdleConnections()
+	if a, b, c := get(c1), get(c1), get(c1); a != "1" || b != "1" || c != "1" {
+		t.Fatalf("one keep-alive connection saw values %s, %s, %s; want 1 each time", a, b, c)
+	}
+	c2 := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	defer c2.CloseIdleConnections()
+	if got := get(c2); got != "2" {
+		t.Fatalf("a second connection saw value %s, want its own (2)", got)
 	}
 }
