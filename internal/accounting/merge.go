@@ -69,6 +69,9 @@ func (a *Accountant) merge(d *Delivery, now time.Time) {
 	}
 }
 
+// AckedBytes is how many bytes of the file d's client acknowledged.
+func (d *Delivery) AckedBytes() int64 { return int64(spanBytes(d.Acked)) }
+
 // spanBytes is the bytes spans cover (empty or inverted spans count nothing).
 func spanBytes(spans []Span) uint64 {
 	var n uint64
@@ -91,21 +94,31 @@ func wholeIn(spans []Span, size int64) bool {
 // completeWhole records a download that one response delivered whole.
 func (a *Accountant) completeWhole(d *Delivery, now time.Time) {
 	if a.cfg.OnComplete != nil || a.cfg.QueueEvents {
-		a.complete(&entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
-			Anon: d.Anonymous, Conns: []string{d.Conn}}, now)
+		a.complete(wholeEntry(d, now), now)
 		return
 	}
 	a.batch.Completed++
 }
 
-// complete records e's download as completed and drops its state (e may be a stateless one
-// from merge's fast path).
-func (a *Accountant) complete(e *entry, now time.Time) {
-	a.events = append(a.events, Completion{
+// wholeEntry is the stateless pair of a download that d delivered whole.
+func wholeEntry(d *Delivery, now time.Time) *entry {
+	return &entry{User: d.User, FileID: d.FileID, Client: d.Client, Size: d.Size, Started: now,
+		Anon: d.Anonymous, Conns: []string{d.Conn}}
+}
+
+// completion is the event of e's download, completed at now.
+func (a *Accountant) completion(e *entry, now time.Time) Completion {
+	return Completion{
 		Event: "download.completed", ID: a.newID(), FileID: e.FileID, User: e.User, Client: e.Client,
 		Size: e.Size, Connections: len(e.Conns) + e.More, Started: e.Started.UTC(), Completed: now.UTC(),
 		Anonymous: e.Anon,
-	})
+	}
+}
+
+// complete records e's download as completed and drops its state (e may be a stateless one
+// from merge's fast path).
+func (a *Accountant) complete(e *entry, now time.Time) {
+	a.events = append(a.events, a.completion(e, now))
 	if e.elem != nil {
 		a.remove(e)
 	}
@@ -249,11 +262,8 @@ func (a *Accountant) recordWhole(d *Delivery) bool {
 	}
 	w.completed.Add(1)
 	if a.cfg.OnComplete != nil {
-		now := a.cfg.Now().UTC()
-		a.cfg.OnComplete(Completion{
-			Event: "download.completed", ID: a.newID(), FileID: d.FileID, User: d.User, Client: d.Client,
-			Size: d.Size, Connections: 1, Started: now, Completed: now, Anonymous: d.Anonymous,
-		})
+		now := a.cfg.Now()
+		a.cfg.OnComplete(a.completion(wholeEntry(d, now), now))
 	}
 	return true
 }

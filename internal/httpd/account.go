@@ -26,20 +26,15 @@ type ackWatcher interface {
 //
 // The watch resolves after the connection sent several more responses, when the tally has
 // left the CPU's cache, and a pooled tally is as cold when it is taken again; so the fields
-// are laid out by when they are used (360 bytes in the 384-byte size class, whose objects
-// start on a cache line): what Acked reads (the first 56 bytes), then what the request writes
-// (up to byte 176), then the Delivery, which only a body that is not the whole file, or not
-// acknowledged whole, fills when its watch resolves. Such a whole download through a tally
-// touches 3 lines while the request runs and 1 when it resolves. (Whole-file bodies on the
-// storage node's server take no tally: see connAcct.)
+// are laid out by when they are used: what Acked reads first, then what the request
+// writes, then the Delivery, filled when the watch resolves. (Whole-file bodies on the storage node's server
+// take no tally unless the access log wants their acknowledgement: see connAcct.)
 type tally struct {
 	// what Acked reads
 	from, to int64
 	acct     *accounting.Accountant // nil when only the log wants the acknowledgement
 	line     *ackLine               // the access-log line waiting for it, or nil
 	pool     *sync.Pool
-	pair     accounting.PairKey
-	whole    bool // the body is the whole file, nothing else
 
 	// what the request writes
 	aw    ackWatcher // while the body is written
@@ -103,36 +98,31 @@ func (h *Handler) finishTally(t *tally, r *http.Request, id fileid.ID, size int6
 	}
 	if t.acct = h.cfg.Accounting; t.acct != nil {
 		t.conn, t.user, t.file, t.size = r.RemoteAddr, gr.user, fileIDString(r.URL.Path, id), size
-		user := t.user
-		if user == "" {
-			user = clientHost(t.conn)
-		}
-		t.pair = t.acct.PairKey(user, t.file)
-		t.whole = size > 0 && len(t.parts) == 1 && t.parts[0] == accounting.Part{Start: 0, Len: size, Offset: 0} &&
-			t.to-t.from == size
 	}
 	aw := t.aw
 	t.aw = nil
 	aw.WatchAck(t.from, t.to, t) // last: the tally may be released in it
 }
 
-// Acked implements fastsrv.AckReceiver. The tally goes back to its pool at the end.
+// Acked implements fastsrv.AckReceiver. The tally goes back to its pool at the end (the
+// accountant counts a whole download acknowledged whole in Record, without its queue).
 func (t *tally) Acked(acked int64) {
 	if t.line != nil {
 		t.line.ackDone(acked, t.to-t.from)
 	}
-	if t.acct == nil || t.whole && acked == t.to-t.from && t.acct.Whole(t.pair, t.to-t.from) {
+	if t.acct == nil {
 		t.release()
 		return
 	}
-	t.delivery(acked)
+	t.delivery(acked, accounting.PairKey{})
 	t.acct.Record(&t.d) // the accountant releases the tally: not touched after this
 }
 
-// delivery fills the Delivery of a body of which the client acknowledged acked bytes.
-func (t *tally) delivery(acked int64) {
+// delivery fills the Delivery of a body of which the client acknowledged acked bytes; pair
+// is the key of its (user, file) when the caller has it (Record takes it otherwise).
+func (t *tally) delivery(acked int64, pair accounting.PairKey) {
 	d := &t.d
-	d.Pair, d.Conn, d.Client, d.FileID, d.Size = t.pair, t.conn, clientHost(t.conn), t.file, t.size
+	d.Pair, d.Conn, d.Client, d.FileID, d.Size = pair, t.conn, clientHost(t.conn), t.file, t.size
 	d.User, d.Anonymous = t.user, t.user == ""
 	if d.Anonymous {
 		d.User = d.Client
@@ -236,8 +226,8 @@ func (c *connAcct) Acked(acked int64) {
 	t := c.h.tallies.Get().(*tally)
 	t.from, t.to, t.acct, t.line = 0, c.size, acct, nil
 	t.parts = append(t.one[:0], accounting.Part{Start: 0, Len: c.size, Offset: 0})
-	t.conn, t.user, t.file, t.size, t.pair = c.conn, c.user, c.file, c.size, c.pair
-	t.delivery(acked)
+	t.conn, t.user, t.file, t.size = c.conn, c.user, c.file, c.size
+	t.delivery(acked, c.pair)
 	acct.Record(&t.d) // the accountant releases the tally
 }
 

@@ -79,11 +79,7 @@ func (s *Server) openControlled(cfg *httpd.Config) error {
 	}
 	if rec != nil {
 		acfg.OnDelivery = func(d *accounting.Delivery) {
-			var acked int64
-			for _, sp := range d.Acked {
-				acked += sp.End - sp.Start
-			}
-			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), acked)
+			rec.Download(d.FileID, knownUser(d.User, d.Anonymous), d.AckedBytes())
 		}
 	}
 	s.ctl.acct, err = accounting.New(acfg)
